@@ -1,0 +1,149 @@
+"""Command line: the reference harness's flags (`python -m ov_eval --model ... --tasks ...`) and subcommands."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from ov_eval.errors import OvEvalError, did_you_mean
+
+SUBCOMMANDS = ("tiny-checkpoint",)
+
+
+def _eval_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ov_eval", allow_abbrev=False,
+                                     description="Evaluate LLaVA-OneVision models (reference-compatible flags).")
+    parser.add_argument("--model", default="llava_onevision", help="model adapter name, or package.module:Class")
+    parser.add_argument("--model_args", default="", help="k=v,k=v, e.g. pretrained=DIR,conv_template=qwen_1_5")
+    parser.add_argument("--tasks", default=None, help="comma-separated tasks or groups; `list` lists them")
+    parser.add_argument("--batch_size", default="1", help="samples per model call")
+    parser.add_argument("--limit", default=None, help="first N documents of each task (or a fraction < 1)")
+    parser.add_argument("--log_samples", action="store_true", help="write samples_<task>.jsonl")
+    parser.add_argument("--log_samples_suffix", default="model_outputs", help="recorded with the run")
+    parser.add_argument("--output_path", default="./logs", help="output folder (results, samples, journal)")
+    parser.add_argument("--gen_kwargs", default="", help="k=v,k=v overriding the tasks' generation settings")
+    parser.add_argument("--predict_only", action="store_true", help="generate and log, do not score")
+    parser.add_argument("--seed", default="0,1234,1234", help="python,numpy,torch seeds (one value sets all)")
+    parser.add_argument("--include_path", action="append", default=[], help="extra folder of task YAMLs")
+    parser.add_argument("--verbosity", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument("--dataset_override", action="append", default=[], metavar="TASK=PATH",
+                        help="replace a task's dataset by a local parquet file/folder or saved dataset")
+    parser.add_argument("--scoring_profile", default="published", choices=["published", "corrected"],
+                        help="scoring rules: as published (default) or with the reference's later fixes")
+    parser.add_argument("--workers", type=int, default=2, help="media/preprocessing workers (0 = inline)")
+    return parser
+
+
+def _tiny_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ov_eval tiny-checkpoint", allow_abbrev=False,
+                                     description="Write a tiny random-weight OneVision checkpoint.")
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _parse_known(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        flag = unknown[0].split("=", 1)[0]
+        hint = did_you_mean(flag, [o for a in parser._actions for o in a.option_strings])
+        raise OvEvalError(f"unknown flag '{flag}'{hint}")
+    return args
+
+
+def _number(flag: str, text: str | None, kind: type) -> Any:
+    if text is None:
+        return None
+    try:
+        value = kind(text)
+    except ValueError:
+        raise OvEvalError(f"{flag}: '{text}' is not a {kind.__name__}") from None
+    if value <= 0:
+        raise OvEvalError(f"{flag}: must be positive, got {text}")
+    return value
+
+
+def _limit(text: str | None) -> int | float | None:
+    if text is None:
+        return None
+    return _number("--limit", text, float if "." in text else int)
+
+
+def _key_values(flag: str, text: str) -> dict[str, Any]:
+    import yaml
+
+    values: dict[str, Any] = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, raw = pair.partition("=")
+        if not sep:
+            raise OvEvalError(f"{flag}: '{pair}' is not of the form key=value")
+        values[key.strip()] = yaml.safe_load(raw)
+    return values
+
+
+def _overrides(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        task, sep, path = item.partition("=")
+        if not sep or not task or not path:
+            raise OvEvalError(f"--dataset_override: '{item}' is not of the form TASK=PATH")
+        out[task] = path
+    return out
+
+
+def _gen_kwargs(text: str) -> dict[str, Any]:
+    from ov_eval.types import GenerationSettings
+
+    values = _key_values("--gen_kwargs", text)
+    known = GenerationSettings.__dataclass_fields__
+    for key in values:
+        if key not in known:
+            raise OvEvalError(f"--gen_kwargs: unknown setting '{key}'{did_you_mean(key, known)}")
+    return values
+
+
+def run_eval(argv: list[str]) -> int:
+    args = _parse_known(_eval_parser(), argv)
+    logging.basicConfig(level=getattr(logging, args.verbosity.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from ov_eval.registry import task_index
+
+    if args.tasks in (None, "", "list"):
+        if args.tasks is None:
+            raise OvEvalError("--tasks is required (`--tasks list` shows every task and group)")
+        print(task_index(args.include_path).listing())
+        return 0
+    from ov_eval.runner import RunConfig, evaluate
+
+    seeds = [int(s) for s in args.seed.split(",")] if args.seed else [0]
+    config = RunConfig(
+        model=args.model, model_args=args.model_args, tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
+        batch_size=_number("--batch_size", args.batch_size, int), limit=_limit(args.limit),
+        log_samples=args.log_samples, log_samples_suffix=args.log_samples_suffix, output_path=args.output_path,
+        gen_kwargs=_gen_kwargs(args.gen_kwargs), predict_only=args.predict_only, seed=seeds,
+        include_path=args.include_path, dataset_overrides=_overrides(args.dataset_override),
+        scoring_profile=args.scoring_profile, workers=args.workers)
+    evaluate(config)
+    return 0
+
+
+def run_tiny_checkpoint(argv: list[str]) -> int:
+    args = _parse_known(_tiny_parser(), argv)
+    from ov_eval.models.tiny import write_tiny_checkpoint
+
+    path = write_tiny_checkpoint(args.out_dir, seed=args.seed)
+    print(f"tiny OneVision checkpoint (random weights, seed {args.seed}) written to {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "tiny-checkpoint":
+            return run_tiny_checkpoint(argv[1:])
+        return run_eval(argv)
+    except OvEvalError as exc:
+        print(f"ov_eval: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,106 @@
+"""Media stage: turns MediaRefs into decoded images and sampled video frames, or a per-sample MediaError."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ov_eval.models.preprocess import sample_frame_indices
+from ov_eval.types import MediaRef
+
+
+class MediaError(Exception):
+    """A sample's image or video cannot be decoded: an error for that sample, never a silent fallback."""
+
+
+def decode_image(ref: MediaRef) -> Image.Image:
+    source = ref.source
+    try:
+        if isinstance(source, Image.Image):
+            image = source
+        elif isinstance(source, dict) and source.get("bytes"):
+            image = Image.open(io.BytesIO(source["bytes"]))
+        elif isinstance(source, dict) and source.get("path"):
+            image = Image.open(source["path"])
+        else:
+            raise MediaError(f"{ref.label}: no image data")
+        image.load()
+        return image.convert("RGB")
+    except MediaError:
+        raise
+    except Exception as exc:
+        raise MediaError(f"{ref.label}: cannot decode image: {exc}") from None
+
+
+def decode_video(ref: MediaRef, num_frames: int, backend: str = "decord") -> np.ndarray:
+    """`num_frames` frames sampled uniformly (linspace), decoding only those frames."""
+    path = Path(ref.source)
+    if not path.is_file():
+        raise MediaError(f"{ref.label}: video file not found: {path}")
+    try:
+        if backend == "decord":
+            return _decode_with_decord(path, num_frames)
+        return _decode_with_pyav(path, num_frames)
+    except MediaError:
+        raise
+    except Exception as exc:
+        raise MediaError(f"{ref.label}: cannot decode video {path.name}: {exc}") from None
+
+
+def _decode_with_decord(path: Path, num_frames: int) -> np.ndarray:
+    import decord
+
+    reader = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
+    total = len(reader)
+    if total == 0:
+        raise MediaError(f"video {path.name} has no frames")
+    indices = sample_frame_indices(total, num_frames)
+    return reader.get_batch(indices.tolist()).asnumpy()
+
+
+def _decode_with_pyav(path: Path, num_frames: int) -> np.ndarray:
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        total = stream.frames or sum(1 for _ in container.decode(stream))
+    if total == 0:
+        raise MediaError(f"video {path.name} has no frames")
+    wanted = sample_frame_indices(total, num_frames).tolist()
+    frames: list[np.ndarray] = []
+    with av.open(str(path)) as container:
+        for index, frame in enumerate(container.decode(container.streams.video[0])):
+            while len(frames) < len(wanted) and wanted[len(frames)] == index:
+                frames.append(frame.to_ndarray(format="rgb24"))
+            if len(frames) == len(wanted):
+                break
+    if len(frames) != len(wanted):
+        raise MediaError(f"video {path.name} ended after {index + 1} of {total} frames")
+    return np.stack(frames)
+
+
+def media_digest(ref: MediaRef) -> str:
+    """Content identity of a media reference, so a journal never reuses a response for other media."""
+    source = ref.source
+    digest = hashlib.sha1()
+    if isinstance(source, dict) and source.get("bytes"):
+        digest.update(source["bytes"])
+    elif isinstance(source, dict) and source.get("path"):
+        digest.update(_file_identity(source["path"]).encode())
+    elif isinstance(source, (str, os.PathLike)):
+        digest.update(_file_identity(source).encode())
+    elif isinstance(source, Image.Image):
+        digest.update(source.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _file_identity(path: str | os.PathLike) -> str:
+    try:
+        stat = os.stat(path)
+        return f"{os.fspath(path)}:{stat.st_size}:{stat.st_mtime_ns}"
+    except OSError:
+        return f"{os.fspath(path)}:missing"

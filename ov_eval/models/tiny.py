@@ -1,0 +1,77 @@
+"""A tiny checkpoint of the real OneVision architecture (SigLIP tower + projector + Qwen2), random weights.
+
+Sizes keep 384 px tiles and 27x27 patches so every token count matches the real model; widths and depths are
+tiny so it runs on a CPU in milliseconds. The tokenizer is byte-level with the real special tokens.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer, decoders, models
+from transformers import (LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration, PreTrainedTokenizerFast,
+                          Qwen2Config, SiglipVisionConfig)
+
+from ov_eval.models.preprocess import ANYRES_MAX_9_PINPOINTS
+
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"]
+
+
+def build_tokenizer() -> PreTrainedTokenizerFast:
+    """One token per printable ASCII character (plus newline and tab), so random outputs stay readable."""
+    symbols = ["<unk>", "\n", "\t"] + [chr(c) for c in range(32, 127)]
+    backend = Tokenizer(models.BPE(vocab={s: i for i, s in enumerate(symbols)}, merges=[], unk_token="<unk>"))
+    backend.decoder = decoders.Fuse()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", eos_token="<|im_end|>",
+                                        pad_token="<|endoftext|>")
+    tokenizer.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS})
+    return tokenizer
+
+
+def tiny_config(tokenizer: PreTrainedTokenizerFast) -> LlavaOnevisionConfig:
+    vision = SiglipVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                                image_size=384, patch_size=14)
+    text = Qwen2Config(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=32768,
+                       tie_word_embeddings=True, bos_token_id=None,
+                       eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"),
+                       pad_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"))
+    return LlavaOnevisionConfig(
+        vision_config=vision, text_config=text,
+        image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
+        video_token_index=tokenizer.convert_tokens_to_ids("<video>"),
+        vision_feature_select_strategy="full", vision_feature_layer=-1, vision_aspect_ratio="anyres_max_9",
+        image_grid_pinpoints=[[h, w] for w, h in ANYRES_MAX_9_PINPOINTS], tie_word_embeddings=True)
+
+
+def _randomise(model: torch.nn.Module, seed: int) -> None:
+    """Scaled-normal weights (std 2/sqrt(fan_in)): large enough that outputs follow the image and the question."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, param in sorted(model.named_parameters()):
+            if param.dim() >= 2:
+                std = 2.0 / math.sqrt(param.shape[-1])
+                param.copy_(torch.randn(param.shape, generator=generator) * std)
+            elif "norm" in name:
+                param.fill_(1.0)
+            else:
+                param.copy_(torch.randn(param.shape, generator=generator) * 0.5)
+
+
+def build_tiny_model(seed: int = 0) -> tuple[LlavaOnevisionForConditionalGeneration, PreTrainedTokenizerFast]:
+    tokenizer = build_tokenizer()
+    torch.manual_seed(seed)
+    model = LlavaOnevisionForConditionalGeneration(tiny_config(tokenizer))
+    _randomise(model, seed)
+    model.generation_config.eos_token_id = [tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|endoftext|>")]
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model.eval(), tokenizer
+
+
+def write_tiny_checkpoint(out_dir: Path, seed: int = 0) -> Path:
+    model, tokenizer = build_tiny_model(seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir

@@ -1,0 +1,100 @@
+"""results.json and samples_<task>.jsonl in the reference layout, plus provenance."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import ov_eval
+from ov_eval.scoring.score import TaskScores
+from ov_eval.task import Task
+
+
+def model_folder_name(model: str, model_args: dict[str, str]) -> str:
+    """The reference's folder name: the pretrained id with path separators made safe."""
+    name = model_args.get("pretrained", model)
+    return re.sub(r"[\"<>:/|\\?*\[\]]+", "__", name).strip("_") or model
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(ov_eval.__file__).parent, capture_output=True,
+                             text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def task_entry(task: Task, scores: TaskScores) -> dict[str, Any]:
+    entry: dict[str, Any] = {"alias": task.name}
+    for key, value in scores.metrics.items():
+        metric, _, filter_name = key.partition(",")
+        entry[key] = _finite(value)
+        entry[f"{metric}_stderr,{filter_name}"] = "N/A"
+    entry.update(n_samples=scores.n_samples, n_errors=scores.n_errors, n_unresolved=scores.n_unresolved)
+    return entry
+
+
+def group_entries(groups: dict[str, list[str]], entries: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per group, each metric its members share: the member mean weighted by scored-sample count."""
+    out: dict[str, dict[str, Any]] = {}
+    for group, members in groups.items():
+        present = [entries[m] for m in members if m in entries]
+        if not present:
+            continue
+        row: dict[str, Any] = {"alias": group}
+        shared = set.intersection(*(set(k for k in e if "," in k and "_stderr," not in k) for e in present))
+        for key in sorted(shared):
+            pairs = [(e[key], e["n_samples"] - e["n_errors"]) for e in present if e[key] is not None]
+            weight = sum(n for _, n in pairs)
+            row[key] = sum(v * n for v, n in pairs) / weight if weight else None
+        row["n_samples"] = sum(e["n_samples"] for e in present)
+        out[group] = row
+    return out
+
+
+def build_results(tasks: list[Task], scores: dict[str, TaskScores], groups: dict[str, list[str]],
+                  run_config: dict[str, Any], model_info: dict[str, Any], date: str) -> dict[str, Any]:
+    entries = {task.name: task_entry(task, scores[task.name]) for task in tasks}
+    return {
+        "results": entries,
+        "groups": group_entries(groups, entries),
+        "configs": {task.name: task.config.model_dump() for task in tasks},
+        "versions": {task.name: task.config.version for task in tasks},
+        "n-samples": {task.name: {"original": len(task.dataset), "effective": scores[task.name].n_samples}
+                      for task in tasks},
+        "higher_is_better": {task.name: {m.metric: m.higher_is_better for m in task.config.metrics} for task in tasks},
+        "config": run_config,
+        "model": model_info,
+        "provenance": {task.name: task.provenance() for task in tasks},
+        "scoring_profile": run_config["scoring_profile"],
+        "ov_eval_version": ov_eval.__version__,
+        "git_hash": git_commit(),
+        "date": date,
+    }
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_outputs(folder: Path, date: str, results: dict[str, Any], scores: dict[str, TaskScores],
+                  log_samples: bool) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    if log_samples:
+        for name, task_scores in scores.items():
+            lines = "".join(json.dumps(s, ensure_ascii=False, default=str) + "\n" for s in task_scores.samples)
+            _atomic_write(folder / f"{date}_samples_{name}.jsonl", lines)
+    path = folder / f"{date}_results.json"
+    _atomic_write(path, json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
+    return path

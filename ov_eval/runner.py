@@ -1,0 +1,116 @@
+"""Orchestration only: tasks -> requests -> generation (journaled) -> gather -> score -> write."""
+from __future__ import annotations
+
+import datetime
+import logging
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ov_eval.distributed import ProcessLayout
+from ov_eval.errors import OvEvalError, did_you_mean
+from ov_eval.generate import run_requests
+from ov_eval.journal import Journal
+from ov_eval.models.base import adapter_class, parse_model_args
+from ov_eval.registry import task_index
+from ov_eval.reporting.results import build_results, model_folder_name, write_outputs
+from ov_eval.reporting.table import results_table
+from ov_eval.scoring.score import score_task
+from ov_eval.task import Task
+from ov_eval.types import Response
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunConfig:
+    model: str
+    model_args: str
+    tasks: list[str]
+    batch_size: int = 1
+    limit: int | float | None = None
+    log_samples: bool = False
+    log_samples_suffix: str = "model_outputs"
+    output_path: str = "./logs"
+    gen_kwargs: dict[str, Any] = field(default_factory=dict)
+    predict_only: bool = False
+    seed: list[int] = field(default_factory=lambda: [0, 1234, 1234])
+    include_path: list[str] = field(default_factory=list)
+    dataset_overrides: dict[str, str] = field(default_factory=dict)
+    scoring_profile: str = "published"
+    workers: int = 2
+
+
+def _seed_everything(seeds: list[int]) -> None:
+    random.seed(seeds[0])
+    np.random.seed(seeds[1 % len(seeds)])
+    torch.manual_seed(seeds[2 % len(seeds)])
+
+
+def _load_tasks(config: RunConfig) -> tuple[list[Task], dict[str, list[str]]]:
+    index = task_index(config.include_path)
+    names = index.expand(config.tasks)
+    for name in config.dataset_overrides:
+        if name not in names:
+            raise OvEvalError(f"--dataset_override: task '{name}' is not among the tasks of this run"
+                              f"{did_you_mean(name, names)}")
+    tasks = [Task.load(index.tasks[name], config.dataset_overrides.get(name)) for name in names]
+    for task in tasks:
+        _ = task.dataset  # load every dataset before the model, so a bad path fails fast
+    groups = {name: index.groups[name] for name in config.tasks if name in index.groups}
+    return tasks, groups
+
+
+def _generate_task(task: Task, config: RunConfig, adapter: Any, layout: ProcessLayout, journal: Journal,
+                   finished: dict[str, Response]) -> list[Response]:
+    generation = task.generation(config.gen_kwargs)
+    requests = [task.request(i, generation, adapter.identity) for i in layout.shard(task.doc_ids(config.limit))]
+    todo = [r for r in requests if r.key not in finished]
+    if len(todo) < len(requests):
+        log.info("task %s: %d of %d samples taken from the journal", task.name, len(requests) - len(todo),
+                 len(requests))
+    fresh: dict[str, Response] = {}
+    with tqdm(total=len(requests), initial=len(requests) - len(todo), desc=task.name, unit="sample",
+              disable=not layout.is_main, dynamic_ncols=True) as bar:
+        for response in run_requests(adapter, todo, config.batch_size, config.workers):
+            if response.error is None:
+                journal.append(response)
+            fresh[response.key] = response
+            bar.update()
+    return [finished.get(r.key) or fresh[r.key] for r in requests]
+
+
+def evaluate(config: RunConfig) -> dict[str, Any] | None:
+    """Run the evaluation; rank 0 returns the results (other ranks None)."""
+    layout = ProcessLayout.from_environment()
+    tasks, groups = _load_tasks(config)
+    _seed_everything(config.seed)
+    model_args = parse_model_args(config.model_args)
+    adapter = adapter_class(config.model)(model_args, batch_size=config.batch_size, device=layout.device)
+    out_dir = Path(config.output_path) / model_folder_name(config.model, model_args)
+    journal = Journal(out_dir / ".journal", layout.rank)
+    finished = journal.load()
+    try:
+        local = {task.name: _generate_task(task, config, adapter, layout, journal, finished) for task in tasks}
+    finally:
+        journal.close()
+    gathered = layout.gather(local)
+    if not layout.is_main:
+        return None
+    scores = {}
+    for task in tasks:
+        responses = [r for rank_responses in gathered for r in rank_responses[task.name]]
+        generation = task.generation(config.gen_kwargs).to_dict()
+        scores[task.name] = score_task(task, responses, generation, config.scoring_profile, config.predict_only)
+    run_config = asdict(config) | {"num_processes": layout.world_size, "model_args": model_args}
+    date = datetime.datetime.now().strftime("%Y%m%d_%H%M%S")
+    results = build_results(tasks, scores, groups, run_config, adapter.describe(), date)
+    path = write_outputs(out_dir, date, results, scores, config.log_samples)
+    print(results_table(results))
+    print(f"\nResults written to {path}")
+    return results

@@ -1,0 +1,37 @@
+"""The built-in filters and metrics that task YAMLs name; each wraps a rule from the shared scoring blocks."""
+from __future__ import annotations
+
+from typing import Any
+
+from ov_eval.scoring.choice import apply_leading_letter_filter, find_choice
+from ov_eval.scoring.normalize import exact_match as _exact_match
+from ov_eval.scoring.normalize import number_word_to_digit
+from ov_eval.scoring.registry import register_filter, register_metric
+from ov_eval.scoring.text_metrics import relaxed_accuracy as _relaxed_accuracy
+
+register_filter("leading_letter")(apply_leading_letter_filter)
+register_filter("number_words")(number_word_to_digit)
+
+
+@register_filter("strip")
+def strip(response: str) -> str:
+    return response.strip()
+
+
+@register_metric("exact_match")
+def exact_match(prediction: str, target: Any, doc: dict, profile: str) -> float:
+    return _exact_match(prediction, str(target))
+
+
+@register_metric("relaxed_accuracy")
+def relaxed_accuracy(prediction: str, target: Any, doc: dict, profile: str) -> float:
+    return _relaxed_accuracy(prediction, str(target))
+
+
+@register_metric("choice_accuracy")
+def choice_accuracy(prediction: str, target: Any, doc: dict, profile: str) -> float | None:
+    """The general letter parser against a letter target; options come from the doc's `options` list."""
+    options = doc.get("options")
+    letters = [chr(65 + i) for i in range(len(options))] if options else list("ABCD")
+    choice = find_choice(prediction, letters, options)
+    return None if choice is None else float(choice == str(target))

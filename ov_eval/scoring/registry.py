@@ -1,0 +1,53 @@
+"""Named filters, per-sample metrics and aggregations that task YAMLs refer to.
+
+A metric returns a float, or None when the response cannot be resolved to an answer: that sample counts as
+wrong (0) and is reported in `n_unresolved`, never replaced by a guess.
+"""
+from __future__ import annotations
+
+import statistics
+from typing import Any, Callable
+
+FilterStep = Callable[[str], str]
+Metric = Callable[[str, Any, dict, str], "float | None"]  # (prediction, target, doc, profile)
+Aggregation = Callable[[list[float], list[dict]], float]  # (values, docs)
+
+FILTERS: dict[str, FilterStep] = {}
+METRICS: dict[str, Metric] = {}
+AGGREGATIONS: dict[str, Aggregation] = {}
+
+
+def register_filter(name: str) -> Callable[[FilterStep], FilterStep]:
+    def wrap(fn: FilterStep) -> FilterStep:
+        FILTERS[name] = fn
+        return fn
+    return wrap
+
+
+def register_metric(name: str) -> Callable[[Metric], Metric]:
+    def wrap(fn: Metric) -> Metric:
+        METRICS[name] = fn
+        return fn
+    return wrap
+
+
+def register_aggregation(name: str) -> Callable[[Aggregation], Aggregation]:
+    def wrap(fn: Aggregation) -> Aggregation:
+        AGGREGATIONS[name] = fn
+        return fn
+    return wrap
+
+
+@register_aggregation("mean")
+def mean(values: list[float], docs: list[dict]) -> float:
+    return statistics.fmean(values) if values else float("nan")
+
+
+@register_aggregation("sum")
+def total(values: list[float], docs: list[dict]) -> float:
+    return float(sum(values))
+
+
+def load_builtins() -> None:
+    """Import the modules whose decorators fill the registries."""
+    from ov_eval.scoring import builtin  # noqa: F401

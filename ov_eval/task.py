@@ -1,0 +1,219 @@
+"""A task built from its YAML: documents, prompts, media references, targets, and scoring."""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import datasets
+
+from ov_eval.config import TaskConfig, config_hash, load_task_config
+from ov_eval.data.datasets import DatasetSource, dataset_fingerprint, load_split
+from ov_eval.data.media import media_digest
+from ov_eval.errors import OvEvalError, did_you_mean
+from ov_eval.scoring import registry as scoring
+from ov_eval.types import GenerationSettings, MediaRef, Request
+
+
+def render_options(options: list[str]) -> str:
+    return "\n".join(f"{chr(65 + i)}. {text}" for i, text in enumerate(options))
+
+
+def _load_hooks(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"ov_eval_hooks_{path.parent.name}_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise OvEvalError(f"{path}: cannot load hooks file")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class SampleScore:
+    values: dict[str, float]  # metric key -> value (unresolved counted as 0)
+    unresolved: bool
+    filtered: str
+
+
+@dataclass
+class Task:
+    config: TaskConfig
+    source_path: Path
+    dataset_path_override: str | None = None
+    hooks: ModuleType | None = None
+    hash: str = ""
+    _dataset: datasets.Dataset | None = field(default=None, repr=False)
+
+    @classmethod
+    def load(cls, path: Path, dataset_override: str | None = None) -> "Task":
+        scoring.load_builtins()
+        config = load_task_config(path)
+        hooks_source, hooks = None, None
+        if config.hooks:
+            hooks_path = path.parent / config.hooks
+            if not hooks_path.is_file():
+                raise OvEvalError(f"{path}: hooks file '{config.hooks}' not found")
+            hooks_source = hooks_path.read_text(encoding="utf-8")
+            hooks = _load_hooks(hooks_path)
+        task = cls(config, path, dataset_override, hooks, config_hash(config, hooks_source))
+        task._check_names()
+        return task
+
+    @property
+    def name(self) -> str:
+        return self.config.task
+
+    def _check_names(self) -> None:
+        for spec in self.config.metrics:
+            self._metric_fn(spec.metric)
+            self._aggregation_fn(spec.aggregation)
+        for step in self.config.filter.steps:
+            self._resolve(step, scoring.FILTERS, "filter step")
+
+    def _hook(self, name: str) -> Any:
+        return getattr(self.hooks, name, None) if self.hooks else None
+
+    def _resolve(self, name: str, table: dict[str, Any], kind: str) -> Any:
+        """A registered function, or `hooks.NAME` from the task's hooks file."""
+        fn = self._hook(name.removeprefix("hooks.")) if name.startswith("hooks.") else table.get(name)
+        if fn is None:
+            raise OvEvalError(f"{self.source_path}: unknown {kind} '{name}'{did_you_mean(name, table)}")
+        return fn
+
+    def _metric_fn(self, name: str) -> scoring.Metric:
+        return self._resolve(name, scoring.METRICS, "metric")
+
+    def _aggregation_fn(self, name: str) -> scoring.Aggregation:
+        return self._resolve(name, scoring.AGGREGATIONS, "aggregation")
+
+    # ---- data -------------------------------------------------------------------------------------
+    def dataset_source(self) -> DatasetSource:
+        spec = self.config.dataset
+        path = self.dataset_path_override or spec.path
+        beside = self.source_path.parent / path
+        if not Path(path).is_absolute() and beside.exists():
+            path = str(beside.resolve())
+        return DatasetSource(path, None if self.dataset_path_override else spec.name, spec.split, spec.revision)
+
+    @property
+    def dataset(self) -> datasets.Dataset:
+        if self._dataset is None:
+            self._dataset = load_split(self.dataset_source(), self.name)
+        return self._dataset
+
+    def provenance(self) -> dict[str, Any]:
+        source = self.dataset_source()
+        return {"dataset": source.path, "dataset_config": source.name, "split": source.split,
+                "revision": source.revision, "fingerprint": dataset_fingerprint(self.dataset),
+                "task_config_hash": self.hash, "task_file": str(self.source_path)}
+
+    def doc_ids(self, limit: int | float | None) -> list[int]:
+        total = len(self.dataset)
+        if limit is None:
+            return list(range(total))
+        count = int(limit * total) if isinstance(limit, float) and limit < 1 else int(limit)
+        return list(range(min(count, total)))
+
+    def doc(self, doc_id: int) -> dict[str, Any]:
+        return self.dataset[doc_id]
+
+    # ---- prompting --------------------------------------------------------------------------------
+    def generation(self, overrides: dict[str, Any]) -> GenerationSettings:
+        values = self.config.generation.model_dump() | overrides
+        values["until"] = tuple(values.get("until") or ())
+        return GenerationSettings(**values)
+
+    def text(self, doc: dict[str, Any], doc_id: int) -> str:
+        hook = self._hook("doc_to_text")
+        if hook is not None:
+            return hook(doc)
+        prompt = self.config.prompt
+        fields = dict(doc)
+        if prompt.options_field:
+            fields["options"] = render_options(list(doc[prompt.options_field]))
+        try:
+            body = prompt.text.format_map(fields)
+        except (KeyError, IndexError) as exc:
+            raise OvEvalError(f"task '{self.name}', doc {doc_id}: prompt names missing field {exc}") from None
+        return prompt.pre_prompt + body + prompt.post_prompt
+
+    def media(self, doc: dict[str, Any], doc_id: int) -> tuple[MediaRef, ...]:
+        visual = self.config.visual
+        label = f"task '{self.name}', doc {doc_id}"
+        if visual.kind == "image":
+            refs = []
+            for column in visual.fields:
+                cell = doc.get(column)
+                cells = cell if isinstance(cell, list) else [cell]
+                refs += [MediaRef("image", c, f"{label}, column '{column}'") for c in cells if c is not None]
+            return tuple(refs)
+        if visual.kind == "video":
+            folder = self.config.dataset.video_dir
+            if folder is None:
+                raise OvEvalError(f"{self.source_path}: a video task needs dataset.video_dir")
+            root = Path(folder) if Path(folder).is_absolute() else (self.source_path.parent / folder)
+            name = visual.video_pattern.format(doc[visual.fields[0]])
+            path = (root / name).resolve()
+            if root.resolve() not in path.parents:
+                return (MediaRef("video", "", f"{label}: video id '{name}' escapes the video folder"),)
+            return (MediaRef("video", str(path), label),)
+        return ()
+
+    def request(self, doc_id: int, generation: GenerationSettings, model_identity: str) -> Request:
+        doc = self.doc(doc_id)
+        text = self.text(doc, doc_id)
+        media = self.media(doc, doc_id)
+        key_material = json.dumps([model_identity, self.hash, doc_id, text, [media_digest(m) for m in media],
+                                   generation.to_dict()])
+        key = hashlib.sha256(key_material.encode()).hexdigest()[:24]
+        return Request(self.name, doc_id, text, media, generation, key)
+
+    # ---- scoring ----------------------------------------------------------------------------------
+    def target(self, doc: dict[str, Any]) -> Any:
+        hook = self._hook("doc_to_target")
+        if hook is not None:
+            return hook(doc)
+        spec = self.config.target
+        value = doc[spec.field]
+        if spec.transform == "index_to_letter":
+            return chr(65 + int(value))
+        return value
+
+    def metric_keys(self) -> list[str]:
+        return [f"{spec.metric},{self.config.filter.name}" for spec in self.config.metrics]
+
+    def apply_filter(self, response: str) -> str:
+        for step in self.config.filter.steps:
+            response = self._resolve(step, scoring.FILTERS, "filter step")(response)
+        return response.strip()
+
+    def score(self, doc: dict[str, Any], response: str, profile: str) -> SampleScore:
+        filtered = self.apply_filter(response)
+        target = self.target(doc)
+        values, unresolved = {}, False
+        for spec, key in zip(self.config.metrics, self.metric_keys()):
+            value = self._metric_fn(spec.metric)(filtered, target, doc, profile)
+            if value is None:
+                unresolved, value = True, 0.0
+            values[key] = float(value)
+        return SampleScore(values, unresolved, filtered)
+
+    def aggregate(self, key: str, values: list[float], docs: list[dict[str, Any]]) -> float:
+        spec = self.config.metrics[self.metric_keys().index(key)]
+        return self._aggregation_fn(spec.aggregation)(values, docs)
+
+    def loggable_doc(self, doc: dict[str, Any]) -> dict[str, Any]:
+        media_columns = set(self.config.visual.fields) if self.config.visual.kind == "image" else set()
+        return {k: v for k, v in doc.items() if k not in media_columns and _jsonable(v)}
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+        return True
+    except (TypeError, ValueError):
+        return False

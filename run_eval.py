@@ -1,0 +1,5 @@
+"""Reference-compatible entry point: `python run_eval.py --model ... --tasks ...`."""
+from ov_eval.cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
