@@ -104,10 +104,24 @@ def _gen_kwargs(text: str) -> dict[str, Any]:
     return values
 
 
+def _configure_logging(verbosity: str) -> None:
+    level = getattr(logging, verbosity.upper(), None)
+    if not isinstance(level, int):
+        raise OvEvalError(f"--verbosity: '{verbosity}' is not one of DEBUG, INFO, WARNING, ERROR")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level > logging.DEBUG:  # library progress bars and chatter would drown the run's own
+        import datasets
+        import transformers
+
+        datasets.disable_progress_bars()
+        datasets.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+        transformers.logging.set_verbosity_error()
+
+
 def run_eval(argv: list[str]) -> int:
     args = _parse_known(_eval_parser(), argv)
-    logging.basicConfig(level=getattr(logging, args.verbosity.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging(args.verbosity)
     from ov_eval.registry import task_index
 
     if args.tasks in (None, "", "list"):

@@ -1,0 +1,45 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    from ov_eval.models.tiny import write_tiny_checkpoint
+
+    return write_tiny_checkpoint(tmp_path_factory.mktemp("tiny") / "ckpt", seed=0)
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS), str(REPO), env.get("PYTHONPATH", "")])
+    env.update(OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false", **extra)
+    return env
+
+
+def run_ov_eval(args: list[str], launcher: list[str] | None = None, timeout: float = 240,
+                **env: str) -> subprocess.CompletedProcess:
+    command = (launcher or [sys.executable, "-m"]) + ["ov_eval", *args]
+    return subprocess.run(command, cwd=REPO, env=subprocess_env(**env), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def read_results(output: Path) -> dict:
+    [path] = sorted(output.glob("*/*_results.json"))
+    return json.loads(path.read_text())
+
+
+def read_samples(output: Path, task: str) -> list[dict]:
+    [path] = sorted(output.glob(f"*/*_samples_{task}.jsonl"))
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def metric_values(results: dict) -> dict:
+    return {task: {k: v for k, v in entry.items() if "," in k} for task, entry in results["results"].items()}
