@@ -102,14 +102,15 @@ def evaluate(config: RunConfig) -> dict[str, Any] | None:
     gathered = layout.gather(local)
     if not layout.is_main:
         return None
-    scores = {}
+    scores, generation = {}, {}
     for task in tasks:
         responses = [r for rank_responses in gathered for r in rank_responses[task.name]]
-        generation = task.generation(config.gen_kwargs).to_dict()
-        scores[task.name] = score_task(task, responses, generation, config.scoring_profile, config.predict_only)
+        generation[task.name] = task.generation(config.gen_kwargs).to_dict()
+        scores[task.name] = score_task(task, responses, generation[task.name], config.scoring_profile,
+                                       config.predict_only)
     run_config = asdict(config) | {"num_processes": layout.world_size, "model_args": model_args}
     date = datetime.datetime.now().strftime("%Y%m%d_%H%M%S")
-    results = build_results(tasks, scores, groups, run_config, adapter.describe(), date)
+    results = build_results(tasks, scores, groups, generation, run_config, adapter.describe(), date)
     path = write_outputs(out_dir, date, results, scores, config.log_samples)
     print(results_table(results))
     print(f"\nResults written to {path}")

@@ -42,6 +42,7 @@ def test_demo_group_writes_reference_layout(tiny_checkpoint, tmp_path, capsys):
     assert set(results["groups"]) == {"demo"}
     prov = results["provenance"]["demo_chart"]
     assert prov["split"] == "train" and len(prov["task_config_hash"]) == 16 and prov["fingerprint"]
+    assert prov["generation"]["max_new_tokens"] == 16
     sample = read_samples(tmp_path, "demo_shapes")[1]
     assert sample["doc_id"] == 1 and sample["target"] == "B"
     assert set(sample) >= {"doc", "arguments", "resps", "filtered_resps", "exact_match,flexible-extract",

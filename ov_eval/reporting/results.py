@@ -62,7 +62,8 @@ def group_entries(groups: dict[str, list[str]], entries: dict[str, dict[str, Any
 
 
 def build_results(tasks: list[Task], scores: dict[str, TaskScores], groups: dict[str, list[str]],
-                  run_config: dict[str, Any], model_info: dict[str, Any], date: str) -> dict[str, Any]:
+                  generation: dict[str, dict[str, Any]], run_config: dict[str, Any], model_info: dict[str, Any],
+                  date: str) -> dict[str, Any]:
     entries = {task.name: task_entry(task, scores[task.name]) for task in tasks}
     return {
         "results": entries,
@@ -71,10 +72,11 @@ def build_results(tasks: list[Task], scores: dict[str, TaskScores], groups: dict
         "versions": {task.name: task.config.version for task in tasks},
         "n-samples": {task.name: {"original": len(task.dataset), "effective": scores[task.name].n_samples}
                       for task in tasks},
-        "higher_is_better": {task.name: {m.metric: m.higher_is_better for m in task.config.metrics} for task in tasks},
+        "higher_is_better": {task.name: {m.key_name: m.higher_is_better for m in task.config.metrics}
+                             for task in tasks},
         "config": run_config,
         "model": model_info,
-        "provenance": {task.name: task.provenance() for task in tasks},
+        "provenance": {task.name: task.provenance() | {"generation": generation[task.name]} for task in tasks},
         "scoring_profile": run_config["scoring_profile"],
         "ov_eval_version": ov_eval.__version__,
         "git_hash": git_commit(),
