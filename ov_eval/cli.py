@@ -41,6 +41,8 @@ def _tiny_parser() -> argparse.ArgumentParser:
                                      description="Write a tiny random-weight OneVision checkpoint.")
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--format", choices=["hf", "original"], default="hf",
+                        help="transformers (llava-hf) layout, or the original lmms-lab layout")
     return parser
 
 
@@ -147,8 +149,8 @@ def run_tiny_checkpoint(argv: list[str]) -> int:
     args = _parse_known(_tiny_parser(), argv)
     from ov_eval.models.tiny import write_tiny_checkpoint
 
-    path = write_tiny_checkpoint(args.out_dir, seed=args.seed)
-    print(f"tiny OneVision checkpoint (random weights, seed {args.seed}) written to {path}")
+    path = write_tiny_checkpoint(args.out_dir, seed=args.seed, format=args.format)
+    print(f"tiny OneVision checkpoint ({args.format} format, random weights, seed {args.seed}) written to {path}")
     return 0
 
 

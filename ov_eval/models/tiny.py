@@ -5,14 +5,17 @@ tiny so it runs on a CPU in milliseconds. The tokenizer is byte-level with the r
 """
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import torch
+from safetensors.torch import save_file
 from tokenizers import Tokenizer, decoders, models
 from transformers import (LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration, PreTrainedTokenizerFast,
                           Qwen2Config, SiglipVisionConfig)
 
+from ov_eval.models.convert import hf_to_original_config, hf_to_original_state_dict
 from ov_eval.models.preprocess import ANYRES_MAX_9_PINPOINTS
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"]
@@ -30,8 +33,9 @@ def build_tokenizer() -> PreTrainedTokenizerFast:
 
 
 def tiny_config(tokenizer: PreTrainedTokenizerFast) -> LlavaOnevisionConfig:
+    # No pooling head: OneVision reads the tower's hidden states, and the original checkpoints carry no head.
     vision = SiglipVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                                image_size=384, patch_size=14)
+                                image_size=384, patch_size=14, vision_use_head=False)
     text = Qwen2Config(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=32768,
                        tie_word_embeddings=True, bos_token_id=None,
@@ -69,9 +73,25 @@ def build_tiny_model(seed: int = 0) -> tuple[LlavaOnevisionForConditionalGenerat
     return model.eval(), tokenizer
 
 
-def write_tiny_checkpoint(out_dir: Path, seed: int = 0) -> Path:
+def write_tiny_checkpoint(out_dir: Path, seed: int = 0, format: str = "hf") -> Path:
+    """Save the tiny model of `seed` as a transformers checkpoint (`format="hf"`) or, with the same weights, in the
+    original lmms-lab layout (`format="original"`: llava_qwen config.json, original key names, no tied lm_head)."""
+    if format not in ("hf", "original"):
+        raise ValueError(f"format must be 'hf' or 'original', got {format!r}")
     model, tokenizer = build_tiny_model(seed)
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out_dir)
+    if format == "hf":
+        model.save_pretrained(out_dir)
+    else:
+        _write_original(model, out_dir)
     tokenizer.save_pretrained(out_dir)
     return out_dir
+
+
+def _write_original(model: LlavaOnevisionForConditionalGeneration, out_dir: Path) -> None:
+    config = hf_to_original_config(model.config, vision_tower_id="ov-eval/tiny-siglip")
+    weights = hf_to_original_state_dict(model.state_dict(), tie_word_embeddings=model.config.tie_word_embeddings)
+    (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    save_file({k: v.detach().contiguous().clone() for k, v in weights.items()}, str(out_dir / "model.safetensors"),
+              metadata={"format": "pt"})

@@ -1,0 +1,249 @@
+"""Original lmms-lab and transformers checkpoints of the same weights load to the same model."""
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from ov_eval.errors import OvEvalError
+from ov_eval.models.checkpoint import load_checkpoint
+from ov_eval.models.convert import (hf_to_original_config, hf_to_original_state_dict, original_to_hf_config,
+                                    original_to_hf_state_dict)
+from ov_eval.models.tiny import build_tiny_model, write_tiny_checkpoint
+
+SEED = 3
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("formats")
+    return {fmt: write_tiny_checkpoint(root / fmt, seed=SEED, format=fmt) for fmt in ("hf", "original")}
+
+
+@pytest.fixture(scope="module")
+def loaded(folders):
+    return {fmt: load_checkpoint(str(path), dtype="float32", attn_implementation=None, device="cpu")
+            for fmt, path in folders.items()}
+
+
+def copy_checkpoint(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target)
+    return target
+
+
+def multimodal_embeds(model, tokenizer) -> torch.Tensor:
+    """Text, one 384x384 tile through tower and projector, the newline embedding, more text: every weight is used."""
+    pixels = torch.linspace(-1, 1, 3 * 384 * 384).reshape(1, 3, 384, 384)
+    inner = model.model
+    features = inner.multi_modal_projector(inner.vision_tower(pixels, output_hidden_states=True).hidden_states[-1])
+    embed = model.get_input_embeddings()
+    before = embed(torch.tensor(tokenizer("<|im_start|>user\n", add_special_tokens=False)["input_ids"]))
+    after = embed(torch.tensor(tokenizer("\nWhat is it?<|im_end|>\n<|im_start|>assistant\n",
+                                         add_special_tokens=False)["input_ids"]))
+    return torch.cat([before, features[0], inner.image_newline[None], after])[None]
+
+
+def test_original_folder_has_original_layout(folders):
+    config = json.loads((folders["original"] / "config.json").read_text())
+    keys = set(load_file(folders["original"] / "model.safetensors"))
+    assert config["mm_projector_type"] == "mlp2x_gelu" and "model_type" in config
+    assert config["mm_vision_tower_config"]["num_hidden_layers"] == 3  # the tiny tower has 2 kept layers
+    assert "lm_head.weight" not in keys
+    assert {"model.embed_tokens.weight", "model.norm.weight", "model.image_newline", "model.mm_projector.0.weight",
+            "model.mm_projector.2.bias", "model.layers.1.mlp.up_proj.weight",
+            "model.vision_tower.vision_tower.vision_model.encoder.layers.1.mlp.fc2.bias",
+            "model.vision_tower.vision_tower.vision_model.post_layernorm.weight"} <= keys
+    assert not any(k.startswith("model.vision_tower.vision_tower.vision_model.head") for k in keys)
+
+
+def test_both_formats_load_identical_weights(loaded):
+    hf, original = loaded["hf"].model.state_dict(), loaded["original"].model.state_dict()
+    assert sorted(hf) == sorted(original)
+    assert all(torch.equal(hf[k], original[k]) for k in hf)
+    reference = build_tiny_model(SEED)[0].state_dict()
+    assert all(torch.equal(reference[k], original[k]) for k in reference)
+    assert loaded["original"].model.lm_head.weight is loaded["original"].model.get_input_embeddings().weight
+
+
+def test_both_formats_give_identical_logits_and_generation(loaded):
+    outputs = {}
+    for fmt, checkpoint in loaded.items():
+        with torch.no_grad():
+            embeds = multimodal_embeds(checkpoint.model, checkpoint.tokenizer)
+            logits = checkpoint.model(inputs_embeds=embeds).logits
+            tokens = checkpoint.model.generate(inputs_embeds=embeds, max_new_tokens=8, do_sample=False,
+                                               num_beams=1, eos_token_id=[98, 99], pad_token_id=99)
+        outputs[fmt] = (logits, tokens)
+    assert outputs["hf"][0].shape[1] > 730 and outputs["hf"][0].shape[2] == 103
+    assert torch.equal(outputs["hf"][0], outputs["original"][0])
+    assert outputs["hf"][1].tolist() == outputs["original"][1].tolist()
+    assert outputs["hf"][1].shape[1] > 0
+
+
+def test_both_formats_agree_on_config_and_tokens(loaded):
+    hf, original = loaded["hf"], loaded["original"]
+    assert original.model.config.text_config.to_diff_dict() == hf.model.config.text_config.to_diff_dict()
+    assert original.model.config.vision_config.to_diff_dict() == hf.model.config.vision_config.to_diff_dict()
+    assert original.model.config.image_grid_pinpoints == hf.model.config.image_grid_pinpoints
+    assert (original.model.config.image_token_index, original.model.config.video_token_index) == (101, 102)
+    assert original.model.generation_config.eos_token_id == [98, 99]
+    assert original.tokenizer("<image>\nhi")["input_ids"] == hf.tokenizer("<image>\nhi")["input_ids"]
+
+
+@pytest.mark.parametrize("layout", ["sharded_safetensors", "pytorch_bin"])
+def test_original_weights_in_other_file_layouts(folders, loaded, tmp_path, layout):
+    folder = copy_checkpoint(folders["original"], tmp_path / layout)
+    weights = load_file(folder / "model.safetensors")
+    (folder / "model.safetensors").unlink()
+    keys = sorted(weights)
+    if layout == "pytorch_bin":
+        torch.save(weights, folder / "pytorch_model.bin")
+    else:
+        shards = {"model-00001-of-00002.safetensors": keys[::2], "model-00002-of-00002.safetensors": keys[1::2]}
+        for name, shard_keys in shards.items():
+            save_file({k: weights[k] for k in shard_keys}, folder / name)
+        weight_map = {k: name for name, shard_keys in shards.items() for k in shard_keys}
+        (folder / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
+    state = load_checkpoint(str(folder), "float32", None, "cpu").model.state_dict()
+    reference = loaded["hf"].model.state_dict()
+    assert all(torch.equal(reference[k], state[k]) for k in reference)
+
+
+@pytest.mark.parametrize("fmt, on_disk, reported", [
+    ("original", "model.layers.1.mlp.up_proj.weight", "model.layers.1.mlp.up_proj.weight"),
+    ("hf", "language_model.model.layers.1.mlp.up_proj.weight", "model.language_model.layers.1.mlp.up_proj.weight"),
+])
+def test_missing_key_is_named(folders, tmp_path, fmt, on_disk, reported):
+    folder = copy_checkpoint(folders[fmt], tmp_path / fmt)
+    weights = load_file(folder / "model.safetensors")
+    del weights[on_disk]
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(OvEvalError, match="missing") as error:
+        load_checkpoint(str(folder), "float32", None, "cpu")
+    assert reported in str(error.value) and str(folder) in str(error.value)
+
+
+@pytest.mark.parametrize("fmt, extra", [("original", "model.mm_projector.4.weight"), ("hf", "extra_head.weight")])
+def test_unexpected_key_is_named(folders, tmp_path, fmt, extra):
+    folder = copy_checkpoint(folders[fmt], tmp_path / fmt)
+    weights = load_file(folder / "model.safetensors")
+    weights[extra] = torch.zeros(2, 2)
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(OvEvalError, match="unexpected") as error:
+        load_checkpoint(str(folder), "float32", None, "cpu")
+    assert extra in str(error.value)
+
+
+def test_original_shape_mismatch_is_named(folders, tmp_path):
+    folder = copy_checkpoint(folders["original"], tmp_path / "shape")
+    weights = load_file(folder / "model.safetensors")
+    weights["model.mm_projector.2.bias"] = torch.zeros(5)
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(OvEvalError, match=r"mismatched shapes: model\.mm_projector\.2\.bias \[5\] != \[64\]"):
+        load_checkpoint(str(folder), "float32", None, "cpu")
+
+
+def test_folder_of_neither_format_is_refused(folders, tmp_path):
+    folder = copy_checkpoint(folders["hf"], tmp_path / "bert")
+    (folder / "config.json").write_text(json.dumps({"model_type": "bert", "hidden_size": 8}))
+    with pytest.raises(OvEvalError, match="config.json: neither a transformers llava_onevision checkpoint "
+                                          r"\(model_type is 'bert'\) nor an original lmms-lab") as error:
+        load_checkpoint(str(folder), "float32", None, "cpu")
+    assert str(folder / "config.json") in str(error.value)
+
+
+def test_original_with_unsupported_settings_is_refused(folders, tmp_path):
+    folder = copy_checkpoint(folders["original"], tmp_path / "linear")
+    config = json.loads((folder / "config.json").read_text())
+    config.update(mm_projector_type="linear", mm_newline_position="grid")
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(OvEvalError, match="unsupported OneVision settings: mm_projector_type='linear' "
+                                          r"\(expected 'mlp2x_gelu'\); mm_newline_position='grid'"):
+        load_checkpoint(str(folder), "float32", None, "cpu")
+
+
+def test_round_trip_hf_original_hf_is_identity():
+    model, _ = build_tiny_model(SEED)
+    state = model.state_dict()
+    original = hf_to_original_state_dict(state, tie_word_embeddings=True)
+    assert "lm_head.weight" not in original and len(original) == len(state) - 1
+    back = original_to_hf_state_dict(original, tie_word_embeddings=True)
+    assert sorted(back) == sorted(state)
+    assert all(torch.equal(back[k], state[k]) for k in state)
+
+    # The video token id is not part of an original config: the loader takes it from the tokenizer.
+    config = original_to_hf_config(json.loads(json.dumps(hf_to_original_config(model.config))),
+                                   video_token_id=model.config.video_token_index)
+    assert config.to_dict() == {**model.config.to_dict(), "architectures": None}
+
+
+def test_original_drops_rotary_buffers_and_clones_untied_lm_head_only_when_tied():
+    embed = torch.arange(6.0).reshape(3, 2)
+    original = {"model.embed_tokens.weight": embed, "model.layers.0.self_attn.rotary_emb.inv_freq": torch.ones(1)}
+    assert set(original_to_hf_state_dict(original, tie_word_embeddings=False)) == {
+        "model.language_model.embed_tokens.weight"}
+    tied = original_to_hf_state_dict(original, tie_word_embeddings=True)
+    assert torch.equal(tied["lm_head.weight"], embed) and tied["lm_head.weight"].data_ptr() != embed.data_ptr()
+
+
+REAL_05B_OV_CONFIG = {
+    "architectures": ["LlavaQwenForCausalLM"], "model_type": "llava", "attention_dropout": 0.0,
+    "bos_token_id": 151643, "eos_token_id": 151645, "hidden_act": "silu", "hidden_size": 896,
+    "intermediate_size": 4864, "max_position_embeddings": 32768, "max_window_layers": 24,
+    "num_attention_heads": 14, "num_hidden_layers": 24, "num_key_value_heads": 2, "rms_norm_eps": 1e-06,
+    "rope_scaling": None, "rope_theta": 1000000.0, "sliding_window": 32768, "tie_word_embeddings": True,
+    "use_sliding_window": False, "vocab_size": 151936, "torch_dtype": "bfloat16",
+    "image_aspect_ratio": "anyres_max_9", "image_crop_resolution": None,
+    "image_grid_pinpoints": [[384 * i, 384 * j] for i in range(1, 7) for j in range(1, 7)],
+    "image_split_resolution": None, "mm_hidden_size": 1152, "mm_newline_position": "one_token",
+    "mm_patch_merge_type": "spatial_unpad", "mm_projector_type": "mlp2x_gelu", "mm_resampler_type": None,
+    "mm_spatial_pool_mode": "bilinear", "mm_use_im_patch_token": False, "mm_use_im_start_end": False,
+    "mm_vision_select_feature": "patch", "mm_vision_select_layer": -2,
+    "mm_vision_tower": "google/siglip-so400m-patch14-384", "tokenizer_model_max_length": 32768,
+}
+
+
+def test_real_05b_original_config_converts():
+    config = original_to_hf_config(REAL_05B_OV_CONFIG)
+    vision, text = config.vision_config, config.text_config
+    assert (vision.num_hidden_layers, vision.hidden_size, vision.intermediate_size, vision.num_attention_heads,
+            vision.patch_size, vision.image_size, vision.vision_use_head) == (26, 1152, 4304, 16, 14, 384, False)
+    assert (config.vision_feature_layer, config.vision_feature_select_strategy) == (-1, "full")
+    assert (text.hidden_size, text.num_hidden_layers, text.num_attention_heads, text.num_key_value_heads,
+            text.intermediate_size, text.vocab_size) == (896, 24, 14, 2, 4864, 151936)
+    assert text.rope_parameters["rope_theta"] == 1000000.0 and text.sliding_window is None
+    assert config.tie_word_embeddings and text.tie_word_embeddings
+    assert (config.image_token_index, config.video_token_index) == (151646, 151647)
+    assert config.image_grid_pinpoints[:3] == [[384, 384], [768, 384], [1152, 384]]  # (height, width)
+    assert len(config.image_grid_pinpoints) == 36
+    assert hf_to_original_config(config)["mm_vision_tower"] == "google/siglip-so400m-patch14-384"
+    assert "mm_vision_tower_config" not in hf_to_original_config(config)
+
+
+def test_unknown_original_tower_needs_a_description():
+    config = {**REAL_05B_OV_CONFIG, "mm_vision_tower": "openai/clip-vit-large-patch14-336"}
+    with pytest.raises(OvEvalError, match="ckpt/config.json: unknown vision tower 'openai/clip-vit-large-patch14-336'"):
+        original_to_hf_config(config, source="ckpt/config.json")
+
+
+def test_cli_writes_both_formats_that_generate_the_same_text(tmp_path):
+    from ov_eval.cli import main
+    from ov_eval.models.onevision import OneVisionAdapter
+    from ov_eval.types import GenerationSettings, ModelInput
+    from PIL import Image
+
+    assert main(["tiny-checkpoint", str(tmp_path / "hf"), "--seed", "3"]) == 0
+    assert main(["tiny-checkpoint", str(tmp_path / "orig"), "--seed", "3", "--format", "original"]) == 0
+    image = Image.new("RGB", (500, 300), (200, 30, 30))
+    item = ModelInput("What colour?", (image,), (), GenerationSettings(max_new_tokens=8))
+    outputs = []
+    for folder in ("hf", "orig"):
+        adapter = OneVisionAdapter({"pretrained": str(tmp_path / folder)})
+        outputs.append(adapter.generate([adapter.prepare(item)])[0])
+    assert outputs[0] == outputs[1]
+    from ov_eval.models.preprocess import anyres_image_token_count
+
+    assert outputs[0].output_tokens > 0
+    assert outputs[0].image_tokens == anyres_image_token_count(500, 300)
