@@ -9,7 +9,6 @@ from typing import Any
 
 from ov_eval.errors import OvEvalError, did_you_mean
 
-SUBCOMMANDS = ("tiny-checkpoint",)
 
 
 def _eval_parser() -> argparse.ArgumentParser:
@@ -159,6 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv and argv[0] == "tiny-checkpoint":
             return run_tiny_checkpoint(argv[1:])
+        if argv and argv[0] == "leaderboard":
+            from ov_eval.reporting.leaderboard import leaderboard_main
+
+            return leaderboard_main(argv[1:])
         return run_eval(argv)
     except OvEvalError as exc:
         print(f"ov_eval: error: {exc}", file=sys.stderr)

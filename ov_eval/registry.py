@@ -1,24 +1,16 @@
 """Task index: finds task YAMLs by scanning folders, reading only names (hooks are never imported)."""
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import ov_eval
 from ov_eval.config import read_yaml, resolve_includes
 from ov_eval.errors import OvEvalError, did_you_mean
+from ov_eval.paths import project_folder
 
 
 def builtin_task_dir() -> Path:
-    """tasks/ beside the package in a checkout or editable install, else the installed `ov_eval_tasks`."""
-    beside = Path(ov_eval.__file__).resolve().parent.parent / "tasks"
-    if beside.is_dir():
-        return beside
-    spec = importlib.util.find_spec("ov_eval_tasks")
-    if spec is None or not spec.submodule_search_locations:
-        raise OvEvalError("the built-in task folder is missing from this installation of ov_eval")
-    return Path(list(spec.submodule_search_locations)[0])
+    return project_folder("tasks", "ov_eval_tasks")
 
 
 @dataclass

@@ -19,6 +19,7 @@ from ov_eval.journal import Journal
 from ov_eval.models.base import adapter_class, parse_model_args
 from ov_eval.registry import task_index
 from ov_eval.reporting.results import build_results, model_folder_name, write_outputs
+from ov_eval.reporting.leaderboard import comparison_table
 from ov_eval.reporting.table import results_table
 from ov_eval.scoring.score import score_task
 from ov_eval.task import Task
@@ -113,5 +114,6 @@ def evaluate(config: RunConfig) -> dict[str, Any] | None:
     results = build_results(tasks, scores, groups, generation, run_config, adapter.describe(), date)
     path = write_outputs(out_dir, date, results, scores, config.log_samples)
     print(results_table(results))
-    print(f"\nResults written to {path}")
+    print(f"\nResults written to {path}\n")
+    print(comparison_table(path))
     return results

@@ -1,0 +1,248 @@
+"""Leaderboard: runs' headline scores beside the published LLaVA-OneVision figures (markdown, CSV, HTML)."""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ov_eval.errors import OvEvalError, did_you_mean
+from ov_eval.reporting.run_files import Run, find_results_files, load_run
+from ov_eval.reporting.reference import (DEFAULT_REFERENCE_MODEL, TASK_GROUP_ORDER, TASK_GROUPS, ReferenceTable,
+                                         canonical_key, load_reference)
+
+FORMATS = ("md", "csv", "html")
+LEADING_COLUMNS = ("group", "task", "metric")
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    frame: pd.DataFrame  # LEADING_COLUMNS, reference_column, run_labels, delta_columns, "note"
+    run_labels: list[str]
+    reference_model: str
+
+    @property
+    def reference_column(self) -> str:
+        return reference_column(self.reference_model)
+
+    @property
+    def delta_columns(self) -> list[str]:
+        return [delta_column(label) for label in self.run_labels]
+
+
+def reference_column(model: str) -> str:
+    return f"{model} (published)"
+
+
+def delta_column(label: str) -> str:
+    return f"Δ {label} vs ref"
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _metric_keys(entry: dict[str, Any]) -> list[str]:
+    return [key for key in entry if "," in key and "_stderr," not in key]
+
+
+def headline_keys(run: Run, name: str, reference: ReferenceTable) -> list[str]:
+    """The headline key, then any other key the paper publishes for this task (MME has two)."""
+    present = _metric_keys(run.entries[name])
+    by_canonical = {canonical_key(key): key for key in present}
+    published = [by_canonical[k] for k in map(canonical_key, reference.metric_keys(name)) if k in by_canonical]
+    headline = run.headlines.get(name)
+    if headline not in present:
+        numeric = [key for key in present if _number(run.entries[name][key]) is not None]
+        headline = (published or numeric or present or [None])[0]
+    return list(dict.fromkeys([headline, *published])) if headline else []
+
+
+def _group_of(name: str, runs: list[Run]) -> str:
+    if name in TASK_GROUPS:
+        return TASK_GROUPS[name]
+    for run in runs:
+        for group, tasks in run.members.items():
+            if name in tasks and group in TASK_GROUPS:
+                return TASK_GROUPS[group]
+    return "other"
+
+
+def _note(run: Run, name: str) -> str:
+    """'n=effective/original' where the score rests on part of the split, and the judge errors, if any."""
+    tasks = run.members.get(name, [name]) if name in run.group_names else [name]
+    counted = [run.n_samples[t] for t in tasks if t in run.n_samples]
+    effective, original = sum(c[0] for c in counted), sum(c[1] for c in counted)
+    judge_errors = sum(_number(run.entries.get(t, {}).get("n_judge_errors")) or 0 for t in tasks)
+    notes = [f"n={effective}/{original}"] if counted and effective < original else []
+    notes += [f"judge errors: {judge_errors:g}"] if judge_errors > 0 else []
+    return ", ".join(notes)
+
+
+def run_labels(runs: list[Run]) -> list[str]:
+    """The pretrained name; with the date where two runs share it, numbered where the dates match too."""
+    per_model = Counter(run.model for run in runs)
+    labels = [f"{run.model} ({run.date})" if per_model[run.model] > 1 else run.model for run in runs]
+    totals, seen = Counter(labels), Counter()
+    out = []
+    for label in labels:
+        seen[label] += 1
+        out.append(f"{label} #{seen[label]}" if totals[label] > 1 else label)
+    return out
+
+
+@dataclass
+class _Row:
+    task: str
+    metric: str  # the published key where the paper has this figure, else the run's
+    values: dict[str, float | None] = field(default_factory=dict)  # run label -> value on the published scale
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+def _collect_rows(runs: list[Run], labels: list[str], reference: ReferenceTable) -> list[_Row]:
+    rows: dict[tuple[str, str], _Row] = {}
+    for run, label in zip(runs, labels):
+        for name in (n for n in run.entries if n not in run.group_names or n in reference.tasks()):
+            note = _note(run, name)
+            for key in headline_keys(run, name, reference):
+                published = reference.find(name, key)
+                metric = published.metric_key if published else key
+                row = rows.setdefault((name, canonical_key(key)), _Row(name, metric))
+                raw = _number(run.entries[name].get(key))
+                row.values[label] = None if raw is None else raw * (published.scale if published else 1.0)
+                if note:
+                    row.notes[label] = note if len(runs) == 1 else f"{label}: {note}"
+    first_seen = {id(row): i for i, row in enumerate(rows.values())}
+
+    def order(row: _Row) -> tuple[int, int]:
+        position = reference.position(row.task, row.metric)
+        return (TASK_GROUP_ORDER.index(_group_of(row.task, runs)),
+                position if position is not None else 10**6 + first_seen[id(row)])
+
+    return sorted(rows.values(), key=order)
+
+
+def build_leaderboard(runs: list[Run], reference: ReferenceTable, reference_model: str) -> Leaderboard:
+    labels = run_labels(runs)
+    ref_column = reference_column(reference_model)
+    records = []
+    for row in _collect_rows(runs, labels, reference):
+        published = reference.find(row.task, row.metric, reference_model)
+        ref = published.score if published else None
+        record: dict[str, Any] = {"group": _group_of(row.task, runs), "task": row.task, "metric": row.metric,
+                                  ref_column: ref}
+        for label in labels:
+            value = row.values.get(label)
+            record[label] = value
+            record[delta_column(label)] = value - ref if value is not None and ref is not None else None
+        record["note"] = "; ".join(row.notes.values())
+        records.append(record)
+    numeric = [ref_column, *labels, *map(delta_column, labels)]
+    frame = pd.DataFrame(records, columns=[*LEADING_COLUMNS, *numeric, "note"])
+    frame[numeric] = frame[numeric].astype(float)
+    return Leaderboard(frame=frame, run_labels=labels, reference_model=reference_model)
+
+
+def format_value(value: Any, signed: bool = False) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:+.2f}" if signed else f"{value:.2f}"
+
+
+def cell_text(board: Leaderboard, column: str, value: Any) -> str:
+    """A cell as shown in markdown and HTML: numbers to 2 decimals, differences signed, blanks as '-'."""
+    if column in (*LEADING_COLUMNS, "note"):
+        return str(value)
+    return format_value(value, signed=column in board.delta_columns)
+
+
+def to_markdown(board: Leaderboard) -> str:
+    def escape(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    columns = list(board.frame.columns)
+    align = ["---" if c in (*LEADING_COLUMNS, "note") else "---:" for c in columns]
+    lines = ["| " + " | ".join(escape(c) for c in columns) + " |", "|" + "|".join(align) + "|"]
+    for row in board.frame.itertuples(index=False):
+        cells = [escape(cell_text(board, c, v)) for c, v in zip(columns, row)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(board: Leaderboard) -> str:
+    return board.frame.to_csv(index=False, float_format="%.2f", lineterminator="\n")
+
+
+def render(board: Leaderboard, fmt: str) -> str:
+    if fmt == "html":
+        from ov_eval.reporting.html_report import render_html  # html_report builds on this module
+
+        return render_html(board)
+    return to_csv(board) if fmt == "csv" else to_markdown(board)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise OvEvalError(f"ov_eval leaderboard: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ov_eval leaderboard", allow_abbrev=False,
+                     description="Compare runs' headline scores with the published LLaVA-OneVision figures.")
+    parser.add_argument("runs", nargs="+", metavar="RUN_DIR_OR_GLOB",
+                        help="run folders, results files (*_results.json, results.json) or globs")
+    parser.add_argument("--reference", default=None,
+                        help=f"published model to compare with (default: the runs' model if published, "
+                             f"else {DEFAULT_REFERENCE_MODEL})")
+    parser.add_argument("--format", choices=FORMATS, default=None, help="md (default), csv or html")
+    parser.add_argument("--output", type=Path, default=None, help="file to write instead of stdout")
+    return parser
+
+
+def _reference_model(requested: str | None, runs: list[Run], reference: ReferenceTable) -> str:
+    known = reference.models()
+    if requested is None:
+        names = [Path(run.model).name.lower() for run in runs]
+        return next((name for name in names if name in known), DEFAULT_REFERENCE_MODEL)
+    if requested not in known:
+        raise OvEvalError(f"--reference: unknown model '{requested}'{did_you_mean(requested, known)}; "
+                          f"known: {', '.join(known)}")
+    return requested
+
+
+def comparison_table(results_path: Path) -> str:
+    """The leaderboard of one run against its published reference, as printed at the end of an eval."""
+    reference = load_reference()
+    runs = [load_run(results_path)]
+    board = build_leaderboard(runs, reference, _reference_model(None, runs, reference))
+    return f"Compared with the published {board.reference_model}:\n" + to_markdown(board)
+
+
+def leaderboard_main(argv: list[str]) -> int:
+    parser = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        flag = unknown[0].split("=", 1)[0]
+        hint = did_you_mean(flag, [o for a in parser._actions for o in a.option_strings])
+        raise OvEvalError(f"ov_eval leaderboard: unknown flag '{flag}'{hint}")
+    fmt = args.format or (args.output.suffix.lstrip(".") if args.output else "")
+    fmt = fmt if fmt in FORMATS else "md"
+    reference = load_reference()
+    runs = [load_run(path) for path in find_results_files(args.runs)]
+    board = build_leaderboard(runs, reference, _reference_model(args.reference, runs, reference))
+    text = render(board, fmt)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OvEvalError(f"--output: cannot write {args.output}: {exc.strerror}") from None
+    return 0

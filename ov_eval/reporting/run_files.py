@@ -1,0 +1,95 @@
+"""Reading results files for comparison: this project's `*_results.json` and the reference's `results.json`."""
+from __future__ import annotations
+
+import glob
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ov_eval.errors import OvEvalError
+
+
+@dataclass(frozen=True)
+class Run:
+    """One results file, in this project's layout or the reference harness's."""
+
+    path: Path
+    model: str  # the pretrained name
+    date: str
+    entries: dict[str, dict[str, Any]]  # task or group -> its metrics
+    group_names: frozenset[str]
+    headlines: dict[str, str]  # task -> configs' headline_metric
+    members: dict[str, list[str]]  # group -> its tasks
+    n_samples: dict[str, tuple[int, int]]  # task -> (effective, original)
+
+
+def find_results_files(specs: list[str]) -> list[Path]:
+    """Results files named by run folders, files or globs; each spec must yield at least one."""
+    found: dict[Path, None] = {}
+    for spec in specs:
+        matches = [Path(m) for m in sorted(glob.glob(spec, recursive=True))] or [Path(spec)]
+        files: list[Path] = []
+        for match in matches:
+            if match.is_dir():
+                files += sorted(p for p in match.rglob("*.json")
+                                if p.name == "results.json" or p.name.endswith("_results.json"))
+            elif match.is_file():
+                files.append(match)
+        if not files:
+            raise OvEvalError(f"{spec}: no results file found (looked for *_results.json and results.json)")
+        found.update(dict.fromkeys(files))
+    return list(found)
+
+
+def _model_args(config: dict[str, Any]) -> dict[str, Any]:
+    args = config.get("model_args")
+    if isinstance(args, str):  # the reference writes the --model_args string as typed
+        pairs = (pair.partition("=") for pair in args.split(","))
+        return {key.strip(): value.strip() for key, sep, value in pairs if sep}
+    return args if isinstance(args, dict) else {}
+
+
+def _members(data: dict[str, Any]) -> dict[str, list[str]]:
+    members: dict[str, list[str]] = {}
+    for task, config in (data.get("configs") or {}).items():
+        groups = config.get("group") if isinstance(config, dict) else None
+        for group in [groups] if isinstance(groups, str) else groups or []:
+            members.setdefault(group, []).append(task)
+    for group, tasks in (data.get("group_subtasks") or {}).items():  # the reference's layout
+        if isinstance(tasks, list) and tasks:
+            members.setdefault(group, list(tasks))
+    return members
+
+
+def _n_samples(path: Path, data: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    out: dict[str, tuple[int, int]] = {}
+    for task, counts in (data.get("n-samples") or {}).items():
+        try:
+            out[task] = (int(counts["effective"]), int(counts["original"]))
+        except (TypeError, KeyError, ValueError):
+            raise OvEvalError(f"{path}: n-samples of task '{task}' lacks integer 'effective' and 'original'") from None
+    return out
+
+
+def load_run(path: Path) -> Run:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise OvEvalError(f"{path}: cannot read: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise OvEvalError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
+        raise OvEvalError(f"{path}: not a results file (no 'results' mapping)")
+    groups = data.get("groups") if isinstance(data.get("groups"), dict) else {}
+    entries = {**groups, **data["results"]}
+    for name, entry in entries.items():
+        if not isinstance(entry, dict):
+            raise OvEvalError(f"{path}: the entry of task '{name}' is not a mapping")
+    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    model = _model_args(config).get("pretrained") or config.get("model") or path.parent.name
+    headlines = {task: c["headline_metric"] for task, c in (data.get("configs") or {}).items()
+                 if isinstance(c, dict) and isinstance(c.get("headline_metric"), str)}
+    date = data.get("date") or path.name.removesuffix("results.json").rstrip("_")
+    return Run(path=path, model=str(model), date=str(date), entries=entries, group_names=frozenset(groups),
+               headlines=headlines, members=_members(data), n_samples=_n_samples(path, data))
