@@ -1,0 +1,189 @@
+"""One judge client for any OpenAI-compatible chat endpoint (or Azure OpenAI), with our own retries.
+
+The openai client (and the `openai` module, most of a second to import) is loaded on the first call, never
+at import or construction, so rescoring from a full cache needs no credentials. The library's retries are
+off; ours follow RetryPolicy and Retry-After. The API key is held in a wrapper that prints as '***' and is
+scrubbed from every message we raise or log.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
+
+from ov_eval.errors import OvEvalError
+from ov_eval.judges.retry import RetryPolicy, retry_after_s
+
+if TYPE_CHECKING:
+    import openai
+
+log = logging.getLogger(__name__)
+
+ApiType = Literal["openai", "azure"]
+# http_error: a 4xx/5xx status; malformed_response: a 2xx body that is not a chat completion.
+TransportReason = Literal["http_error", "timeout", "connection_error", "malformed_response"]
+_RETRY_STATUSES = frozenset({408, 409, 429})
+
+
+class JudgeConfigError(OvEvalError):
+    """The judge endpoint cannot be used as configured (missing key, endpoint or API version)."""
+
+
+class JudgeError(Exception):
+    """A judge request that failed for good: not retryable, or still failing after the last try."""
+
+    def __init__(self, reason: TransportReason, detail: str, tries: int) -> None:
+        super().__init__(f"judge request failed after {tries} tr{'y' if tries == 1 else 'ies'} ({reason}): {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.tries = tries
+
+
+@dataclass(frozen=True)
+class JudgeReply:
+    text: str
+    tries: int  # HTTP calls this reply took, the successful one included
+
+
+class _Secret:
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+    __str__ = __repr__
+
+
+class _MalformedReply(Exception):
+    pass
+
+
+class JudgeClient:
+    """Chat completions against one endpoint; thread-safe (one openai client shared by all threads)."""
+
+    def __init__(self, *, api_key: str | None = None, base_url: str | None = None, api_type: ApiType | None = None,
+                 api_version: str | None = None, timeout_s: float = 60.0, retry: RetryPolicy = RetryPolicy(),
+                 env: Mapping[str, str] | None = None, seed: int | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        env = os.environ if env is None else env
+        self.api_type: ApiType = api_type or ("azure" if env.get("AZURE_OPENAI_ENDPOINT") else "openai")
+        if self.api_type == "azure":
+            key = api_key or env.get("AZURE_OPENAI_API_KEY")
+            self.base_url = base_url or env.get("AZURE_OPENAI_ENDPOINT")
+            self.api_version = api_version or env.get("OPENAI_API_VERSION")
+        else:
+            key = api_key or env.get("OPENAI_API_KEY")
+            self.base_url = base_url or env.get("OPENAI_BASE_URL")
+            self.api_version = None
+        self._key = _Secret(key) if key else None
+        self.timeout_s = timeout_s
+        self.retry = retry
+        self._rng = random.Random(seed)
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._client: openai.OpenAI | None = None
+        self.http_calls = 0
+
+    def __repr__(self) -> str:
+        return (f"JudgeClient(api_type={self.api_type!r}, base_url={self.base_url!r}, "
+                f"timeout_s={self.timeout_s}, max_tries={self.retry.max_tries})")
+
+    def _openai(self) -> openai.OpenAI:
+        with self._lock:
+            if self._client is None:
+                self._client = self._build()
+            return self._client
+
+    def _build(self) -> openai.OpenAI:
+        import openai
+
+        if self.api_type == "azure":
+            missing = [name for name, value in (("AZURE_OPENAI_API_KEY", self._key),
+                                                ("AZURE_OPENAI_ENDPOINT", self.base_url),
+                                                ("OPENAI_API_VERSION", self.api_version)) if not value]
+            if missing:
+                raise JudgeConfigError(f"the Azure judge needs {', '.join(missing)} (environment or arguments)")
+            return openai.AzureOpenAI(api_key=self._key.reveal(), azure_endpoint=self.base_url,
+                                      api_version=self.api_version, max_retries=0, timeout=self.timeout_s)
+        if self._key is None:
+            raise JudgeConfigError("the LLM judge needs OPENAI_API_KEY (or AZURE_OPENAI_* for Azure); "
+                                   "set it, or rescore from a verdict cache that holds every verdict")
+        return openai.OpenAI(api_key=self._key.reveal(), base_url=self.base_url, max_retries=0,
+                             timeout=self.timeout_s)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def __enter__(self) -> JudgeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def complete(self, model: str, messages: Sequence[Mapping[str, str]], *, temperature: float,
+                 max_tokens: int) -> JudgeReply:
+        """The reply text of one chat completion, retried per the policy; raises JudgeError when it gives up."""
+        client = self._openai()
+        for tries in range(1, self.retry.max_tries + 1):
+            with self._lock:
+                self.http_calls += 1
+            try:
+                completion = client.chat.completions.create(
+                    model=model, messages=list(messages), temperature=temperature, max_tokens=max_tokens,
+                    timeout=self.timeout_s)
+                return JudgeReply(_content(completion), tries)
+            except Exception as exc:  # noqa: BLE001 - sorted into retryable or not just below
+                reason, detail, retryable, wait_hint = self._classify(exc)
+            if not retryable or tries == self.retry.max_tries:
+                raise JudgeError(reason, detail, tries) from None
+            delay = self.retry.wait_s(tries, wait_hint, self._rng)
+            log.info("judge call failed (%s: %s); try %d of %d in %.2f s", reason, detail, tries + 1,
+                     self.retry.max_tries, delay)
+            self._sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _classify(self, exc: Exception) -> tuple[TransportReason, str, bool, float | None]:
+        """(reason, redacted detail, retryable, server-requested wait) for one failed call."""
+        import openai
+
+        if isinstance(exc, openai.APITimeoutError):
+            return "timeout", f"no response within {self.timeout_s} s", True, None
+        if isinstance(exc, openai.APIConnectionError):
+            return "connection_error", self._redact(str(exc)), True, None
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            retryable = status in _RETRY_STATUSES or status >= 500
+            wait = retry_after_s(exc.response.headers) if status == 429 else None
+            message = re.sub(r"^Error code: \d+ - ", "", exc.message)
+            return "http_error", self._redact(f"HTTP {status}: {message}"), retryable, wait
+        if isinstance(exc, (ValueError, _MalformedReply, openai.APIResponseValidationError)):
+            return "malformed_response", self._redact(f"{type(exc).__name__}: {exc}"), True, None
+        raise exc
+
+    def _redact(self, text: str) -> str:
+        if self._key is not None and len(self._key.reveal()) >= 6:
+            text = text.replace(self._key.reveal(), "***")
+        return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _content(completion: Any) -> str:
+    choices = getattr(completion, "choices", None)
+    if not choices:
+        raise _MalformedReply("the response has no choices")
+    message = getattr(choices[0], "message", None)
+    content = getattr(message, "content", None)
+    if not isinstance(content, str):
+        raise _MalformedReply("choices[0].message.content is not a string")
+    return content
