@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ov_eval.errors import OvEvalError
+from ov_eval.scoring.normalize import PROFILES
 
 
 class Strict(BaseModel):
@@ -58,9 +59,42 @@ class FilterSpec(Strict):
 
 
 class MetricSpec(Strict):
-    metric: str
+    metric: str  # the per-sample function
+    name: str | None = None  # the result key's metric part ("name,filter"); defaults to `metric`
     aggregation: str = "mean"
     higher_is_better: bool = True
+    # Only documents whose field's value (as a string) is listed count for this key, e.g. a category split.
+    where: dict[str, list[str]] = Field(default_factory=dict)
+    where_not: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("where", "where_not", mode="before")
+    @classmethod
+    def _values_as_lists(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @property
+    def key_name(self) -> str:
+        return self.name or self.metric
+
+    def applies_to(self, doc: dict[str, Any]) -> bool:
+        """Whether a document counts for this key; a `where` field missing from the doc raises KeyError."""
+        return (all(str(doc[f]) in allowed for f, allowed in self.where.items())
+                and not any(str(doc[f]) in barred for f, barred in self.where_not.items()))
+
+
+class JudgeSpec(Strict):
+    """An LLM-judge step of the scoring stage (release_rules §4); the client lives in ov_eval.judges."""
+
+    kind: list[str] = Field(min_length=1)  # judge kinds, in the order they run
+    model: str  # the judge model of the reference run, recorded with the results
+    required: bool = True  # False: rows the rules resolve score without a judge, the rest count unresolved
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind_as_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
 
 class TaskConfig(Strict):
@@ -73,7 +107,8 @@ class TaskConfig(Strict):
     generation: GenerationSpec = GenerationSpec()
     filter: FilterSpec = FilterSpec()
     metrics: list[MetricSpec] = Field(min_length=1)
-    headline_metric: str | None = None
+    judge: JudgeSpec | None = None
+    headline_metric: str | None = None  # a full result key, e.g. "anls,none"
     hooks: str | None = None  # a Python file beside the YAML, for what the schema cannot express
     version: int = 1
 
@@ -138,8 +173,22 @@ def _describe_validation_error(path: Path, exc: ValidationError) -> str:
     return f"{path}: " + "; ".join(problems)
 
 
-def load_task_config(path: Path) -> TaskConfig:
-    data = resolve_includes(path)
+def apply_profile(path: Path, data: dict[str, Any], profile: str) -> dict[str, Any]:
+    """`profiles: {corrected: {...}}` holds a profile's differences, deep-merged over the task's keys."""
+    if profile not in PROFILES:
+        raise OvEvalError(f"unknown scoring profile '{profile}'; expected one of {', '.join(PROFILES)}")
+    overlays = data.pop("profiles", None) or {}
+    if not isinstance(overlays, dict) or any(not isinstance(v, dict) for v in overlays.values()):
+        raise OvEvalError(f"{path}: 'profiles' must map a profile name to a mapping of task keys")
+    unknown = sorted(set(overlays) - set(PROFILES))
+    if unknown:
+        raise OvEvalError(f"{path}: unknown profile '{unknown[0]}' under 'profiles' "
+                          f"(expected one of {', '.join(PROFILES)})")
+    return deep_merge(data, overlays[profile]) if profile in overlays else data
+
+
+def load_task_config(path: Path, profile: str = "published") -> TaskConfig:
+    data = apply_profile(path, resolve_includes(path), profile)
     try:
         return TaskConfig.model_validate(data)
     except ValidationError as exc:

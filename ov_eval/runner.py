@@ -60,9 +60,11 @@ def _load_tasks(config: RunConfig) -> tuple[list[Task], dict[str, list[str]]]:
         if name not in names:
             raise OvEvalError(f"--dataset_override: task '{name}' is not among the tasks of this run"
                               f"{did_you_mean(name, names)}")
-    tasks = [Task.load(index.tasks[name], config.dataset_overrides.get(name)) for name in names]
-    for task in tasks:
-        _ = task.dataset  # load every dataset before the model, so a bad path fails fast
+    tasks = [Task.load(index.tasks[name], config.dataset_overrides.get(name), config.scoring_profile)
+             for name in names]
+    for task in tasks:  # fail before the model loads: bad dataset paths, judge tasks without a judge
+        task.check_scorable(config.predict_only)
+        _ = task.dataset
     groups = {name: index.groups[name] for name in config.tasks if name in index.groups}
     return tasks, groups
 

@@ -11,11 +11,12 @@ from typing import Any
 
 import datasets
 
-from ov_eval.config import TaskConfig, config_hash, load_task_config
+from ov_eval.config import MetricSpec, TaskConfig, config_hash, load_task_config
 from ov_eval.data.datasets import DatasetSource, dataset_fingerprint, load_split
 from ov_eval.data.media import media_digest
 from ov_eval.errors import OvEvalError, did_you_mean
 from ov_eval.scoring import registry as scoring
+from ov_eval.scoring.normalize import strip_reasoning_blocks
 from ov_eval.types import GenerationSettings, MediaRef, Request
 
 
@@ -34,7 +35,7 @@ def _load_hooks(path: Path) -> ModuleType:
 
 @dataclass
 class SampleScore:
-    values: dict[str, float]  # metric key -> value (unresolved counted as 0)
+    values: dict[str, float]  # metric key -> value (unresolved counted as 0); keys whose `where` admit the doc
     unresolved: bool
     filtered: str
 
@@ -45,13 +46,14 @@ class Task:
     source_path: Path
     dataset_path_override: str | None = None
     hooks: ModuleType | None = None
+    profile: str = "published"  # the scoring profile whose `profiles:` overrides the config holds
     hash: str = ""
     _dataset: datasets.Dataset | None = field(default=None, repr=False)
 
     @classmethod
-    def load(cls, path: Path, dataset_override: str | None = None) -> "Task":
+    def load(cls, path: Path, dataset_override: str | None = None, profile: str = "published") -> "Task":
         scoring.load_builtins()
-        config = load_task_config(path)
+        config = load_task_config(path, profile)
         hooks_source, hooks = None, None
         if config.hooks:
             hooks_path = path.parent / config.hooks
@@ -59,7 +61,7 @@ class Task:
                 raise OvEvalError(f"{path}: hooks file '{config.hooks}' not found")
             hooks_source = hooks_path.read_text(encoding="utf-8")
             hooks = _load_hooks(hooks_path)
-        task = cls(config, path, dataset_override, hooks, config_hash(config, hooks_source))
+        task = cls(config, path, dataset_override, hooks, profile, config_hash(config, hooks_source))
         task._check_names()
         return task
 
@@ -73,6 +75,18 @@ class Task:
             self._aggregation_fn(spec.aggregation)
         for step in self.config.filter.steps:
             self._resolve(step, scoring.FILTERS, "filter step")
+        headline = self.config.headline_metric
+        if headline is not None and headline not in self.metric_keys():
+            raise OvEvalError(f"{self.source_path}: headline_metric '{headline}' is not one of the result keys "
+                              f"{self.metric_keys()}")
+
+    def check_scorable(self, predict_only: bool) -> None:
+        """A task whose score needs an LLM judge runs only with --predict_only until judges are integrated."""
+        judge = self.config.judge
+        if judge is not None and judge.required and not predict_only:
+            raise OvEvalError(f"task '{self.name}' needs an LLM judge ({', '.join(judge.kind)} with {judge.model}) "
+                              "that ov_eval cannot call yet; run with --predict_only to generate and log its "
+                              "responses, and score them once judges are integrated")
 
     def _hook(self, name: str) -> Any:
         return getattr(self.hooks, name, None) if self.hooks else None
@@ -144,6 +158,9 @@ class Task:
     def media(self, doc: dict[str, Any], doc_id: int) -> tuple[MediaRef, ...]:
         visual = self.config.visual
         label = f"task '{self.name}', doc {doc_id}"
+        hook = self._hook("doc_to_visual")
+        if visual.kind == "image" and hook is not None:  # the image columns a doc refers to, in order
+            return tuple(MediaRef("image", doc[c], f"{label}, column '{c}'") for c in hook(doc) if doc[c] is not None)
         if visual.kind == "image":
             refs = []
             for column in visual.fields:
@@ -184,7 +201,7 @@ class Task:
         return value
 
     def metric_keys(self) -> list[str]:
-        return [f"{spec.metric},{self.config.filter.name}" for spec in self.config.metrics]
+        return [f"{spec.key_name},{self.config.filter.name}" for spec in self.config.metrics]
 
     def apply_filter(self, response: str) -> str:
         for step in self.config.filter.steps:
@@ -193,14 +210,25 @@ class Task:
 
     def score(self, doc: dict[str, Any], response: str, profile: str) -> SampleScore:
         filtered = self.apply_filter(response)
+        if profile == "corrected":  # §0.9: reasoning blocks go after the filters, for every task
+            filtered = strip_reasoning_blocks(filtered)
         target = self.target(doc)
         values, unresolved = {}, False
         for spec, key in zip(self.config.metrics, self.metric_keys()):
+            if not self._applies(spec, doc, key):
+                continue
             value = self._metric_fn(spec.metric)(filtered, target, doc, profile)
             if value is None:
                 unresolved, value = True, 0.0
             values[key] = float(value)
         return SampleScore(values, unresolved, filtered)
+
+    def _applies(self, spec: MetricSpec, doc: dict[str, Any], key: str) -> bool:
+        try:
+            return spec.applies_to(doc)
+        except KeyError as exc:
+            raise OvEvalError(f"task '{self.name}', metric '{key}': documents have no field {exc} "
+                              "named in its 'where'") from None
 
     def aggregate(self, key: str, values: list[float], docs: list[dict[str, Any]]) -> float:
         spec = self.config.metrics[self.metric_keys().index(key)]

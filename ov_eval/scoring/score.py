@@ -5,6 +5,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from ov_eval.config import load_task_config
 from ov_eval.task import Task
 from ov_eval.types import Response
 
@@ -23,9 +24,13 @@ class TaskScores:
 
 def score_task(task: Task, responses: list[Response], generation: dict[str, Any], profile: str,
                predict_only: bool) -> TaskScores:
+    task.check_scorable(predict_only)
+    if task.profile != profile and load_task_config(task.source_path, profile) != task.config:
+        log.warning("task %s was loaded for the %s profile but is scored with %s: its YAML's settings for %s "
+                    "(result names, generation, judge) are not applied", task.name, task.profile, profile, profile)
     keys = task.metric_keys()
     values: dict[str, list[float]] = {key: [] for key in keys}
-    scored_docs: list[dict[str, Any]] = []
+    scored_docs: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
     samples, errors, unresolved = [], [], 0
     for response in sorted(responses, key=lambda r: r.doc_id):
         doc = task.doc(response.doc_id)
@@ -44,16 +49,16 @@ def score_task(task: Task, responses: list[Response], generation: dict[str, Any]
             record["unresolved"] = score.unresolved
             unresolved += score.unresolved
             record.update(score.values)
-            for key in keys:
-                values[key].append(score.values[key])
-            scored_docs.append(doc)
+            for key, value in score.values.items():
+                values[key].append(value)
+                scored_docs[key].append(doc)
         else:
             record["filtered_resps"] = [task.apply_filter(response.text or "")]
         samples.append(record)
     if errors:
         log.warning("task %s: %d sample(s) failed and are left out of its metrics, e.g. %s",
                     task.name, len(errors), errors[0])
-    metrics = {key: (None if predict_only or not values[key] else task.aggregate(key, values[key], scored_docs))
+    metrics = {key: None if predict_only or not values[key] else task.aggregate(key, values[key], scored_docs[key])
                for key in keys}
     return TaskScores(metrics, samples, len(responses), len(errors), unresolved, errors)
 
