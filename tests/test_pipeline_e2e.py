@@ -159,3 +159,13 @@ def test_journal_is_not_reused_for_other_settings_or_weights(tiny_checkpoint, tm
     assert run("--gen_kwargs", "max_new_tokens=4") == 4
     write_tiny_checkpoint(ckpt, seed=1)  # other weights, same folder name
     assert run() == 4
+
+
+def test_batch_size_does_not_change_any_response(tiny_checkpoint, tmp_path):
+    tasks = ["demo_shapes", "demo_video", "demo_counts"]
+    for batch_size in ("1", "3"):
+        args = eval_args(tiny_checkpoint, tmp_path / batch_size, ",".join(tasks))
+        args[args.index("--batch_size") + 1] = batch_size
+        assert main(args) == 0
+    assert responses(tmp_path / "1", tasks) == responses(tmp_path / "3", tasks)
+    assert metric_values(read_results(tmp_path / "1")) == metric_values(read_results(tmp_path / "3"))

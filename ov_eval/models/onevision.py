@@ -2,13 +2,14 @@
 
 The project builds the visual token sequence itself (anyres_max_9 for one image, pad for several, pooled frames
 for video) and feeds `inputs_embeds` to the language model, so every token matches the published path.
+A batch runs as one left-padded `generate` call; each row is computed as it is alone, up to GEMM rounding
+(see `ov_eval.models.batching`), so greedy outputs match a batch of one.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,8 +18,10 @@ import torch
 from ov_eval.errors import OvEvalError
 from ov_eval.models import packing
 from ov_eval.models.base import check_model_args
+from ov_eval.models.batching import left_pad, trim_at_stop, use_unpadded_sdpa
 from ov_eval.models.checkpoint import load_checkpoint
-from ov_eval.models.preprocess import prepare_anyres_image, prepare_pad_image, prepare_video_frames
+from ov_eval.models.preprocess import (PAD_IMAGE_TOKENS, anyres_image_token_count, prepare_anyres_image,
+                                       prepare_pad_image, prepare_video_frames, video_token_count)
 from ov_eval.models.templates import IMAGE_PLACEHOLDER, build_prompt, get_template
 from ov_eval.types import Generation, GenerationSettings, ModelInput
 
@@ -33,6 +36,7 @@ MODEL_ARGS: dict[str, Any] = {
     "mm_spatial_pool_stride": 2,
     "video_decode_backend": "decord",
 }
+VISION_CHUNK = 64  # tiles or frames per vision-tower forward: bounds activation memory for big batches
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class PreparedSample:
     token_ids: list[int]
     visuals: tuple[Visual, ...]
     generation: GenerationSettings
+    input_tokens: int  # prompt length once visual tokens replace the placeholders
 
 
 class OneVisionAdapter:
@@ -69,6 +74,7 @@ class OneVisionAdapter:
         self.dtype = next(self.model.parameters()).dtype
         self.image_token_id = self.tokenizer.convert_tokens_to_ids(IMAGE_PLACEHOLDER)
         self.stop_ids = [self.tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|endoftext|>")]
+        use_unpadded_sdpa(self.model)
         self.identity = hashlib.sha256(json.dumps(
             [self.checkpoint_id, args["conv_template"], self.max_frames_num, self.pool_stride, str(self.dtype)]
         ).encode()).hexdigest()[:16]
@@ -86,7 +92,16 @@ class OneVisionAdapter:
         placeholders = token_ids.count(self.image_token_id)
         if placeholders != len(visuals):
             raise OvEvalError(f"the prompt has {placeholders} image placeholders for {len(visuals)} visuals")
-        return PreparedSample(token_ids, visuals, item.generation)
+        input_tokens = len(token_ids) - placeholders + sum(self._visual_tokens(v) for v in visuals)
+        return PreparedSample(token_ids, visuals, item.generation, input_tokens)
+
+    def _visual_tokens(self, visual: Visual) -> int:
+        if visual.kind == "anyres":
+            height, width = visual.image_size
+            return anyres_image_token_count(width, height)
+        if visual.kind == "pad":
+            return PAD_IMAGE_TOKENS
+        return video_token_count(len(visual.pixels), stride=self.pool_stride)
 
     def _visuals(self, item: ModelInput) -> tuple[Visual, ...]:
         visuals = [Visual("video", prepare_video_frames(frames), (384, 384)) for frames in item.videos]
@@ -102,47 +117,66 @@ class OneVisionAdapter:
     # ---- device side ------------------------------------------------------------------------------
     @torch.inference_mode()
     def generate(self, batch: list[PreparedSample]) -> list[Generation]:
-        return [self._generate_one(sample) for sample in batch]
+        """One greedy `model.generate` call for the whole batch (left-padded); results in batch order."""
+        if not batch:
+            return []
+        settings = batch[0].generation
+        if any(sample.generation != settings for sample in batch):
+            raise OvEvalError("a generation batch mixes generation settings; group samples with "
+                              "ov_eval.models.batching.split_batches first")
+        rows = self._embed_batch(batch)
+        embeds, attention_mask, position_ids = left_pad([row for row, _ in rows])
+        output = self.model.generate(
+            inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
+            max_new_tokens=settings.max_new_tokens, do_sample=False, num_beams=1, temperature=None, top_p=None,
+            top_k=None, eos_token_id=self.stop_ids, pad_token_id=self.stop_ids[-1], use_cache=True)
+        generations = []
+        for (row, image_tokens), generated in zip(rows, output.tolist()):
+            new_tokens = trim_at_stop(generated, self.stop_ids)
+            text = self.tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
+            generations.append(Generation(text, input_tokens=len(row), output_tokens=len(new_tokens),
+                                          image_tokens=image_tokens))
+        return generations
 
-    def _visual_features(self, visuals: tuple[Visual, ...]) -> list[torch.Tensor]:
+    def _visual_features(self, visuals: list[Visual]) -> list[torch.Tensor]:
+        """Packed features per visual; all tiles and frames go through the tower together, in chunks."""
         if not visuals:
             return []
-        pixels = torch.from_numpy(np.concatenate([v.pixels for v in visuals])).to(self.device, self.dtype)
+        pixels = np.concatenate([v.pixels for v in visuals])
         core = self.model.model
-        hidden = core.vision_tower(pixels, output_hidden_states=True).hidden_states[-1]
-        features = core.multi_modal_projector(hidden)
+        features = []
+        for start in range(0, len(pixels), VISION_CHUNK):
+            chunk = torch.from_numpy(pixels[start:start + VISION_CHUNK]).to(self.device, self.dtype)
+            hidden = core.vision_tower(chunk, output_hidden_states=True).hidden_states[-1]
+            features.append(core.multi_modal_projector(hidden))
+        features = torch.cat(features)
         newline = core.image_newline.to(features.dtype)
         packed, start = [], 0
         for visual in visuals:
-            chunk = features[start:start + len(visual.pixels)]
+            tiles = features[start:start + len(visual.pixels)]
             start += len(visual.pixels)
             if visual.kind == "anyres":
-                packed.append(packing.pack_anyres_features(chunk, visual.image_size, newline))
+                packed.append(packing.pack_anyres_features(tiles, visual.image_size, newline))
             elif visual.kind == "pad":
-                packed.append(packing.pack_pad_features(chunk, newline))
+                packed.append(packing.pack_pad_features(tiles, newline))
             else:
-                packed.append(packing.pack_video_features(chunk, newline, stride=self.pool_stride))
+                packed.append(packing.pack_video_features(tiles, newline, stride=self.pool_stride))
         return packed
 
-    def _embed(self, sample: PreparedSample) -> tuple[torch.Tensor, int]:
-        ids = torch.tensor(sample.token_ids, device=self.device)
-        text_embeds = self.model.get_input_embeddings()(ids)
-        features = self._visual_features(sample.visuals)
-        positions = (ids == self.image_token_id).nonzero().flatten().tolist()
-        pieces, cursor = [], 0
-        for position, feature in zip(positions, features):
-            pieces += [text_embeds[cursor:position], feature.to(text_embeds.dtype)]
-            cursor = position + 1
-        pieces.append(text_embeds[cursor:])
-        return torch.cat(pieces), sum(len(f) for f in features)
-
-    def _generate_one(self, sample: PreparedSample) -> Generation:
-        embeds, image_tokens = self._embed(sample)
-        settings = sample.generation
-        output = self.model.generate(
-            inputs_embeds=embeds[None], attention_mask=torch.ones(1, len(embeds), dtype=torch.long, device=self.device),
-            max_new_tokens=settings.max_new_tokens, do_sample=False, num_beams=1, temperature=None, top_p=None,
-            top_k=None, eos_token_id=self.stop_ids, pad_token_id=self.stop_ids[-1], use_cache=True)
-        new_tokens = [t for t in output[0].tolist() if t not in self.stop_ids]
-        text = self.tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
-        return Generation(text, input_tokens=len(embeds), output_tokens=len(new_tokens), image_tokens=image_tokens)
+    def _embed_batch(self, batch: list[PreparedSample]) -> list[tuple[torch.Tensor, int]]:
+        """(inputs_embeds row, visual token count) per sample: text embeddings with the packed visual features
+        spliced in at the image placeholders."""
+        features = iter(self._visual_features([v for sample in batch for v in sample.visuals]))
+        embed_tokens = self.model.get_input_embeddings()
+        rows = []
+        for sample in batch:
+            ids = torch.tensor(sample.token_ids, device=self.device)
+            text_embeds = embed_tokens(ids)
+            pieces, cursor, image_tokens = [], 0, 0
+            for position in (ids == self.image_token_id).nonzero().flatten().tolist():
+                feature = next(features).to(text_embeds.dtype)
+                pieces += [text_embeds[cursor:position], feature]
+                cursor, image_tokens = position + 1, image_tokens + len(feature)
+            pieces.append(text_embeds[cursor:])
+            rows.append((torch.cat(pieces), image_tokens))
+        return rows
