@@ -1,5 +1,4 @@
 """Bad input: a one-line error naming the culprit and a non-zero exit, before any work is lost."""
-import pytest
 
 from conftest import run_ov_eval
 from ov_eval.cli import main

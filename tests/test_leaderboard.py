@@ -13,7 +13,7 @@ import pytest
 from ov_eval.errors import OvEvalError
 from ov_eval.reporting.html_report import render_html
 from ov_eval.reporting.leaderboard import (build_leaderboard, find_results_files, leaderboard_main, load_run,
-                                           run_labels, to_csv, to_markdown)
+                                           run_labels, to_markdown)
 from ov_eval.reporting.reference import load_reference
 
 PRETRAINED = "lmms-lab/llava-onevision-qwen2-0.5b-ov"

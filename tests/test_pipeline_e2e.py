@@ -1,5 +1,4 @@
 """The pipeline end to end on the tiny checkpoint: outputs, errors, several processes, crash-safe resume."""
-import io
 import json
 import signal
 import subprocess
@@ -7,7 +6,6 @@ import sys
 import time
 
 import datasets
-import pytest
 
 from conftest import REPO, metric_values, read_results, read_samples, run_ov_eval, subprocess_env
 from ov_eval.cli import main

@@ -1,7 +1,6 @@
 """The 17 single-image tasks: YAMLs load, prompts equal release_rules.md's examples, and hand-written responses
 to the fixture rows give exact per-sample values and aggregates through the scoring stage (score_task)."""
 import logging
-import math
 import shutil
 import subprocess
 from pathlib import Path
