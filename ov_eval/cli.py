@@ -32,6 +32,9 @@ def _eval_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scoring_profile", default="published", choices=["published", "corrected"],
                         help="scoring rules: as published (default) or with the reference's later fixes")
     parser.add_argument("--workers", type=int, default=2, help="media/preprocessing workers (0 = inline)")
+    parser.add_argument("--judge_model", default=None,
+                        help="LLM judge model for every judge task (default: each task's YAML)")
+    parser.add_argument("--judge_concurrency", default="8", help="judge requests in flight (default 8)")
     return parser
 
 
@@ -139,7 +142,8 @@ def run_eval(argv: list[str]) -> int:
         log_samples=args.log_samples, log_samples_suffix=args.log_samples_suffix, output_path=args.output_path,
         gen_kwargs=_gen_kwargs(args.gen_kwargs), predict_only=args.predict_only, seed=seeds,
         include_path=args.include_path, dataset_overrides=_overrides(args.dataset_override),
-        scoring_profile=args.scoring_profile, workers=args.workers)
+        scoring_profile=args.scoring_profile, workers=args.workers, judge_model=args.judge_model,
+        judge_concurrency=_number("--judge_concurrency", args.judge_concurrency, int))
     evaluate(config)
     return 0
 
@@ -153,11 +157,36 @@ def run_tiny_checkpoint(argv: list[str]) -> int:
     return 0
 
 
+def _submit_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ov_eval submit", allow_abbrev=False,
+                                     description="Regenerate leaderboard submission files from a logged run.")
+    parser.add_argument("run_dir", type=Path, help="the run folder: {output_path}/{model}")
+    parser.add_argument("--task", action="append", default=[], help="mmmu_test, egoschema, ... (default: all)")
+    parser.add_argument("--output_path", type=Path, default=None,
+                        help="write under OUTPUT_PATH/submissions/ (default: the run's own output path)")
+    return parser
+
+
+def run_submit(argv: list[str]) -> int:
+    args = _parse_known(_submit_parser(), argv)
+    from ov_eval.reporting.submissions import submissions_from_log
+
+    for path in submissions_from_log(args.run_dir, args.output_path, args.task or None):
+        print(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] == "tiny-checkpoint":
             return run_tiny_checkpoint(argv[1:])
+        if argv and argv[0] == "submit":
+            return run_submit(argv[1:])
+        if argv and argv[0] == "rescore":
+            from ov_eval.rescore import rescore_main
+
+            return rescore_main(argv[1:])
         if argv and argv[0] == "leaderboard":
             from ov_eval.reporting.leaderboard import leaderboard_main
 

@@ -18,12 +18,24 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class VideoArchiveSpec(Strict):
+    """The dataset repo's video archives, fetched through the hub cache and extracted once (data/video_archives.py)."""
+
+    repo: str  # hub dataset id holding the archives
+    patterns: list[str] = Field(min_length=1)  # allow_patterns of the archives, e.g. "videos_chunked_*.zip"
+    cache_name: str  # folder under the video cache ($OV_EVAL_VIDEO_CACHE or ~/.cache/ov_eval/videos)
+    subdir: str = ""  # the folder inside the extracted tree that holds the videos
+    revision: str | None = None
+
+
 class DatasetSpec(Strict):
     path: str  # hub id, or a local parquet file / folder / saved dataset (relative to the YAML)
     name: str | None = None  # dataset config
     split: str
     revision: str | None = None
-    video_dir: str | None = None  # folder holding the videos named by `visual.field`
+    video_dir: str | None = None  # folder holding the videos named by `visual.field`; wins over video_archives
+    video_archives: VideoArchiveSpec | None = None
+    subtitle_dir: str | None = None  # Video-MME subtitles; default `{video folder}/../subtitle`
 
 
 class PromptSpec(Strict):
@@ -36,7 +48,9 @@ class PromptSpec(Strict):
 class VisualSpec(Strict):
     kind: Literal["none", "image", "video"] = "none"
     fields: list[str] = Field(default_factory=list)  # image columns, or the video-id column
-    video_pattern: str = "{}.mp4"  # file name inside dataset.video_dir for a video id
+    video_pattern: str = "{}.mp4"  # file name inside the video folder for a video id
+    # tried in order when the pattern's file is missing: the same name with these extensions
+    video_fallback_extensions: list[str] = Field(default_factory=list)
 
 
 class TargetSpec(Strict):

@@ -18,9 +18,11 @@ from ov_eval.generate import run_requests
 from ov_eval.journal import Journal
 from ov_eval.models.base import adapter_class, parse_model_args
 from ov_eval.registry import task_index
+from ov_eval.reporting.submissions import write_submissions
 from ov_eval.reporting.results import build_results, model_folder_name, write_outputs
 from ov_eval.reporting.leaderboard import comparison_table
 from ov_eval.reporting.table import results_table
+from ov_eval.scoring.judge_step import JudgeSettings, judge_endpoint_configured
 from ov_eval.scoring.score import score_task
 from ov_eval.task import Task
 from ov_eval.types import Response
@@ -45,6 +47,8 @@ class RunConfig:
     dataset_overrides: dict[str, str] = field(default_factory=dict)
     scoring_profile: str = "published"
     workers: int = 2
+    judge_model: str | None = None  # replaces every judge task's judge model
+    judge_concurrency: int = 8
 
 
 def _seed_everything(seeds: list[int]) -> None:
@@ -62,8 +66,9 @@ def _load_tasks(config: RunConfig) -> tuple[list[Task], dict[str, list[str]]]:
                               f"{did_you_mean(name, names)}")
     tasks = [Task.load(index.tasks[name], config.dataset_overrides.get(name), config.scoring_profile)
              for name in names]
+    judge_available = judge_endpoint_configured()
     for task in tasks:  # fail before the model loads: bad dataset paths, judge tasks without a judge
-        task.check_scorable(config.predict_only)
+        task.check_scorable(config.predict_only, judge_available)
         _ = task.dataset
     groups = {name: index.groups[name] for name in config.tasks if name in index.groups}
     return tasks, groups
@@ -106,15 +111,20 @@ def evaluate(config: RunConfig) -> dict[str, Any] | None:
     if not layout.is_main:
         return None
     scores, generation = {}, {}
+    judge = JudgeSettings(model=config.judge_model, concurrency=config.judge_concurrency)
     for task in tasks:
         responses = [r for rank_responses in gathered for r in rank_responses[task.name]]
         generation[task.name] = task.generation(config.gen_kwargs).to_dict()
         scores[task.name] = score_task(task, responses, generation[task.name], config.scoring_profile,
-                                       config.predict_only)
+                                       config.predict_only, judge)
     run_config = asdict(config) | {"num_processes": layout.world_size, "model_args": model_args}
     date = datetime.datetime.now().strftime("%Y%m%d_%H%M%S")
     results = build_results(tasks, scores, groups, generation, run_config, adapter.describe(), date)
     path = write_outputs(out_dir, date, results, scores, config.log_samples)
+    for task in tasks:
+        for submission in write_submissions(Path(config.output_path), task.name, scores[task.name].samples,
+                                            config.scoring_profile):
+            print(f"Submission file for {task.name}: {submission}")
     print(results_table(results))
     print(f"\nResults written to {path}\n")
     print(comparison_table(path))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ import datasets
 from ov_eval.config import MetricSpec, TaskConfig, config_hash, load_task_config
 from ov_eval.data.datasets import DatasetSource, dataset_fingerprint, load_split
 from ov_eval.data.media import media_digest
+from ov_eval.data.video_archives import VideoPathError, prepare_video_folder, resolve_video
 from ov_eval.errors import OvEvalError, did_you_mean
 from ov_eval.scoring import registry as scoring
 from ov_eval.scoring.normalize import strip_reasoning_blocks
@@ -35,7 +37,7 @@ def _load_hooks(path: Path) -> ModuleType:
 
 @dataclass
 class SampleScore:
-    values: dict[str, float]  # metric key -> value (unresolved counted as 0); keys whose `where` admit the doc
+    values: dict[str, Any]  # metric key -> value (unresolved counted as 0); keys whose `where` admit the doc
     unresolved: bool
     filtered: str
 
@@ -49,6 +51,7 @@ class Task:
     profile: str = "published"  # the scoring profile whose `profiles:` overrides the config holds
     hash: str = ""
     _dataset: datasets.Dataset | None = field(default=None, repr=False)
+    _video_folder: Path | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, path: Path, dataset_override: str | None = None, profile: str = "published") -> "Task":
@@ -80,13 +83,15 @@ class Task:
             raise OvEvalError(f"{self.source_path}: headline_metric '{headline}' is not one of the result keys "
                               f"{self.metric_keys()}")
 
-    def check_scorable(self, predict_only: bool) -> None:
-        """A task whose score needs an LLM judge runs only with --predict_only until judges are integrated."""
+    def check_scorable(self, predict_only: bool, judge_available: bool = False) -> None:
+        """A task whose score needs an LLM judge is scored only where a judge can be asked (an endpoint, or a
+        verdict cache when rescoring); otherwise it runs with --predict_only. Checked before generation."""
         judge = self.config.judge
-        if judge is not None and judge.required and not predict_only:
+        if judge is not None and judge.required and not predict_only and not judge_available:
             raise OvEvalError(f"task '{self.name}' needs an LLM judge ({', '.join(judge.kind)} with {judge.model}) "
-                              "that ov_eval cannot call yet; run with --predict_only to generate and log its "
-                              "responses, and score them once judges are integrated")
+                              "and no judge endpoint is configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for "
+                              "another OpenAI-compatible server, or AZURE_OPENAI_* for Azure), or run with "
+                              "--predict_only and score the log later with `ov_eval rescore`")
 
     def _hook(self, name: str) -> Any:
         return getattr(self.hooks, name, None) if self.hooks else None
@@ -143,8 +148,8 @@ class Task:
 
     def text(self, doc: dict[str, Any], doc_id: int) -> str:
         hook = self._hook("doc_to_text")
-        if hook is not None:
-            return hook(doc)
+        if hook is not None:  # a hook that names a `task` parameter also gets the task (video paths, folders)
+            return hook(doc, task=self) if "task" in inspect.signature(hook).parameters else hook(doc)
         prompt = self.config.prompt
         fields = dict(doc)
         if prompt.options_field:
@@ -169,16 +174,39 @@ class Task:
                 refs += [MediaRef("image", c, f"{label}, column '{column}'") for c in cells if c is not None]
             return tuple(refs)
         if visual.kind == "video":
-            folder = self.config.dataset.video_dir
-            if folder is None:
-                raise OvEvalError(f"{self.source_path}: a video task needs dataset.video_dir")
-            root = Path(folder) if Path(folder).is_absolute() else (self.source_path.parent / folder)
-            name = visual.video_pattern.format(doc[visual.fields[0]])
-            path = (root / name).resolve()
-            if root.resolve() not in path.parents:
-                return (MediaRef("video", "", f"{label}: video id '{name}' escapes the video folder"),)
+            try:
+                path = self.video_path(doc)
+            except VideoPathError as exc:  # an error for this sample only
+                return (MediaRef("video", "", f"{label}: {exc}"),)
             return (MediaRef("video", str(path), label),)
         return ()
+
+    def video_folder(self) -> Path:
+        """Where video ids resolve: `<override folder>/videos`, else dataset.video_dir, else the extracted archives."""
+        if self._video_folder is None:
+            self._video_folder = self._find_video_folder()
+        return self._video_folder
+
+    def _find_video_folder(self) -> Path:
+        override = Path(self.dataset_path_override) if self.dataset_path_override else None
+        if override is not None and override.is_dir() and (override / "videos").is_dir():
+            return override / "videos"
+        spec = self.config.dataset
+        if spec.video_dir is not None:
+            folder = Path(spec.video_dir).expanduser()
+            return folder if folder.is_absolute() else self.source_path.parent / folder
+        if spec.video_archives is not None:
+            archives = spec.video_archives
+            return prepare_video_folder(archives.repo, archives.patterns, archives.cache_name, archives.subdir,
+                                        archives.revision)
+        raise OvEvalError(f"{self.source_path}: a video task needs dataset.video_dir or dataset.video_archives "
+                          "(or a --dataset_override folder holding a videos/ subfolder)")
+
+    def video_path(self, doc: dict[str, Any]) -> Path:
+        """The video file of a doc; raises VideoPathError for an id that leaves the video folder."""
+        visual = self.config.visual
+        name = visual.video_pattern.format(doc[visual.fields[0]])
+        return resolve_video(self.video_folder(), name, visual.video_fallback_extensions)
 
     def request(self, doc_id: int, generation: GenerationSettings, model_identity: str) -> Request:
         doc = self.doc(doc_id)
@@ -208,20 +236,39 @@ class Task:
             response = self._resolve(step, scoring.FILTERS, "filter step")(response)
         return response.strip()
 
-    def score(self, doc: dict[str, Any], response: str, profile: str) -> SampleScore:
+    def filter_response(self, response: str, profile: str) -> str:
         filtered = self.apply_filter(response)
         if profile == "corrected":  # §0.9: reasoning blocks go after the filters, for every task
             filtered = strip_reasoning_blocks(filtered)
+        return filtered
+
+    def score(self, doc: dict[str, Any], response: str, profile: str, prediction: Any = None) -> SampleScore:
+        """`prediction` replaces the filtered response as the metrics' input (a judge's verdict, already
+        turned into what the metric reads); a metric may return a list of floats (e.g. a review pair)."""
+        filtered = self.filter_response(response, profile)
+        prediction = filtered if prediction is None else prediction
         target = self.target(doc)
         values, unresolved = {}, False
         for spec, key in zip(self.config.metrics, self.metric_keys()):
             if not self._applies(spec, doc, key):
                 continue
-            value = self._metric_fn(spec.metric)(filtered, target, doc, profile)
+            value = self._metric_fn(spec.metric)(self._metric_input(prediction, spec, key), target, doc, profile)
             if value is None:
                 unresolved, value = True, 0.0
-            values[key] = float(value)
+            values[key] = [float(v) for v in value] if isinstance(value, (list, tuple)) else float(value)
         return SampleScore(values, unresolved, filtered)
+
+    def _metric_input(self, prediction: Any, spec: MetricSpec, key: str) -> Any:
+        from ov_eval.scoring.judge_step import MetricInputs
+
+        if not isinstance(prediction, MetricInputs):
+            return prediction
+        if spec.key_name in prediction:
+            return prediction[spec.key_name]
+        if "*" in prediction:
+            return prediction["*"]
+        raise OvEvalError(f"task '{self.name}', metric '{key}': the judge step gave no input for this metric "
+                          f"(it gave {sorted(prediction)})")
 
     def _applies(self, spec: MetricSpec, doc: dict[str, Any], key: str) -> bool:
         try:

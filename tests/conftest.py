@@ -10,6 +10,15 @@ REPO = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
 
 
+@pytest.fixture(autouse=True)
+def no_real_judge(monkeypatch, tmp_path_factory):
+    """No test ever reaches a real judge endpoint or the user's verdict cache."""
+    for name in list(os.environ):
+        if name.startswith(("OPENAI_", "AZURE_OPENAI_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("OV_EVAL_JUDGE_CACHE", str(tmp_path_factory.mktemp("judge") / "verdicts.sqlite"))
+
+
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory) -> Path:
     from ov_eval.models.tiny import write_tiny_checkpoint

@@ -38,6 +38,8 @@ def decode_image(ref: MediaRef) -> Image.Image:
 
 def decode_video(ref: MediaRef, num_frames: int, backend: str = "decord") -> np.ndarray:
     """`num_frames` frames sampled uniformly (linspace), decoding only those frames."""
+    if not ref.source:  # the task refused the video id (e.g. it escapes the video folder)
+        raise MediaError(ref.label)
     path = Path(ref.source)
     if not path.is_file():
         raise MediaError(f"{ref.label}: video file not found: {path}")
@@ -72,6 +74,7 @@ def _decode_with_pyav(path: Path, num_frames: int) -> np.ndarray:
         raise MediaError(f"video {path.name} has no frames")
     wanted = sample_frame_indices(total, num_frames).tolist()
     frames: list[np.ndarray] = []
+    index = -1
     with av.open(str(path)) as container:
         for index, frame in enumerate(container.decode(container.streams.video[0])):
             while len(frames) < len(wanted) and wanted[len(frames)] == index:

@@ -97,6 +97,13 @@ class JudgeClient:
         return (f"JudgeClient(api_type={self.api_type!r}, base_url={self.base_url!r}, "
                 f"timeout_s={self.timeout_s}, max_tries={self.retry.max_tries})")
 
+    @property
+    def configured(self) -> bool:
+        """Whether calls can be made: a key (and, for Azure, an endpoint and API version). Cache hits need none."""
+        if self.api_type == "azure":
+            return bool(self._key and self.base_url and self.api_version)
+        return self._key is not None
+
     def _openai(self) -> openai.OpenAI:
         with self._lock:
             if self._client is None:

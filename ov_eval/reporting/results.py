@@ -40,6 +40,8 @@ def task_entry(task: Task, scores: TaskScores) -> dict[str, Any]:
         entry[key] = _finite(value)
         entry[f"{metric}_stderr,{filter_name}"] = "N/A"
     entry.update(n_samples=scores.n_samples, n_errors=scores.n_errors, n_unresolved=scores.n_unresolved)
+    if scores.judge is not None:  # samples without a verdict are not in the metrics (see provenance.judge)
+        entry.update(n_judged=scores.n_judged, n_judge_errors=scores.n_judge_errors)
     return entry
 
 
@@ -76,7 +78,9 @@ def build_results(tasks: list[Task], scores: dict[str, TaskScores], groups: dict
                              for task in tasks},
         "config": run_config,
         "model": model_info,
-        "provenance": {task.name: task.provenance() | {"generation": generation[task.name]} for task in tasks},
+        "provenance": {task.name: task.provenance() | {"generation": generation[task.name]}
+                       | ({"judge": scores[task.name].judge} if scores[task.name].judge is not None else {})
+                       for task in tasks},
         "scoring_profile": run_config["scoring_profile"],
         "ov_eval_version": ov_eval.__version__,
         "git_hash": git_commit(),

@@ -50,4 +50,4 @@ def total(values: list[float], docs: list[dict]) -> float:
 
 def load_builtins() -> None:
     """Import the modules whose decorators fill the registries."""
-    from ov_eval.scoring import aggregations, benchmarks, builtin, judged  # noqa: F401
+    from ov_eval.scoring import aggregations, benchmarks, builtin, judged, video_benchmarks  # noqa: F401

@@ -1,11 +1,12 @@
-"""The scoring stage: responses of one task -> per-sample values and aggregated metrics."""
+"""The scoring stage: responses of one task -> filters -> judge step -> per-sample values -> metrics."""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from ov_eval.config import load_task_config
+from ov_eval.scoring.judge_step import JudgeSettings, judge_task
 from ov_eval.task import Task
 from ov_eval.types import Response
 
@@ -20,23 +21,37 @@ class TaskScores:
     n_errors: int
     n_unresolved: int
     errors: list[str] = field(default_factory=list)
+    n_judged: int = 0  # samples with a judge verdict (judge tasks only)
+    n_judge_errors: int = 0  # samples whose verdict could not be obtained: not in the metrics
+    judge: dict[str, Any] | None = None  # judge models, prompt versions, cache and call counts
 
 
 def score_task(task: Task, responses: list[Response], generation: dict[str, Any], profile: str,
-               predict_only: bool) -> TaskScores:
-    task.check_scorable(predict_only)
+               predict_only: bool, judge: JudgeSettings | None = None,
+               logged: Mapping[int, dict[str, Any]] | None = None) -> TaskScores:
+    """Score one task. `judge` None: no judge may be asked (judge tasks need --predict_only, MMBench keeps to
+    its rules). `logged` (doc_id -> a logged sample record) supplies docs and prompts when rescoring, so the
+    dataset is not needed."""
+    task.check_scorable(predict_only, judge_available=judge is not None)
     if task.profile != profile and load_task_config(task.source_path, profile) != task.config:
         log.warning("task %s was loaded for the %s profile but is scored with %s: its YAML's settings for %s "
                     "(result names, generation, judge) are not applied", task.name, task.profile, profile, profile)
     keys = task.metric_keys()
-    values: dict[str, list[float]] = {key: [] for key in keys}
+    values: dict[str, list[Any]] = {key: [] for key in keys}
     scored_docs: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
     samples, errors, unresolved = [], [], 0
-    for response in sorted(responses, key=lambda r: r.doc_id):
-        doc = task.doc(response.doc_id)
+    ordered = sorted(responses, key=lambda r: r.doc_id)
+    docs = {r.doc_id: logged[r.doc_id]["doc"] if logged is not None else task.doc(r.doc_id) for r in ordered}
+    filtered = {r.doc_id: task.filter_response(r.text or "", profile) for r in ordered if r.error is None}
+    judgement = None
+    if judge is not None and not predict_only and task.config.judge is not None:
+        judgement = judge_task(task, {d: (docs[d], text) for d, text in filtered.items()}, profile, judge)
+    for response in ordered:
+        doc = docs[response.doc_id]
+        text = logged[response.doc_id]["arguments"]["text"] if logged is not None else task.text(doc, response.doc_id)
         record: dict[str, Any] = {
             "doc_id": response.doc_id, "doc": task.loggable_doc(doc), "target": _plain(task.target(doc)),
-            "arguments": {"text": task.text(doc, response.doc_id), "generation": generation},
+            "arguments": {"text": text, "generation": generation},
             "resps": [[response.text]] if response.text is not None else [[]],
             "filtered_resps": [], "input_tokens": response.input_tokens, "output_tokens": response.output_tokens,
             "image_tokens": response.image_tokens, "error": response.error,
@@ -44,7 +59,25 @@ def score_task(task: Task, responses: list[Response], generation: dict[str, Any]
         if response.error is not None:
             errors.append(f"doc {response.doc_id}: {response.error}")
         elif not predict_only:
-            score = task.score(doc, response.text or "", profile)
+            sample_judgement = judgement.samples[response.doc_id] if judgement is not None else None
+            prediction = None
+            if sample_judgement is not None:
+                if sample_judgement.record:  # per judge kind: the verdict, the raw reply, whether it was cached
+                    record["judge"] = sample_judgement.record
+                if sample_judgement.error is not None:
+                    record["judge_error"] = sample_judgement.error
+                    if task.config.judge.required:  # no verdict, no score: left out of the metrics
+                        record["filtered_resps"] = [filtered[response.doc_id]]
+                        samples.append(record)
+                        continue
+                elif sample_judgement.excluded is not None:  # the task's rules leave it out (e.g. unpaired)
+                    record["filtered_resps"] = [filtered[response.doc_id]]
+                    record["excluded"] = sample_judgement.excluded
+                    samples.append(record)
+                    continue
+                else:
+                    prediction = sample_judgement.prediction
+            score = task.score(doc, response.text or "", profile, prediction)
             record["filtered_resps"] = [score.filtered]
             record["unresolved"] = score.unresolved
             unresolved += score.unresolved
@@ -60,7 +93,11 @@ def score_task(task: Task, responses: list[Response], generation: dict[str, Any]
                     task.name, len(errors), errors[0])
     metrics = {key: None if predict_only or not values[key] else task.aggregate(key, values[key], scored_docs[key])
                for key in keys}
-    return TaskScores(metrics, samples, len(responses), len(errors), unresolved, errors)
+    scores = TaskScores(metrics, samples, len(responses), len(errors), unresolved, errors)
+    if judgement is not None:
+        scores.n_judged, scores.n_judge_errors = judgement.n_judged, judgement.n_judge_errors
+        scores.judge = judgement.provenance
+    return scores
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,226 @@
+"""`ov_eval rescore LOG_DIR`: score a finished run again from its logged samples, without the model.
+
+Input: a run's `{date}_results.json` and the `{date}_samples_{task}.jsonl` beside it (written with
+--log_samples). Each logged sample gives back the model's response (doc_id, resps, tokens, error) and the
+document as logged (media removed): scoring uses that logged doc, so neither the dataset nor the model is
+loaded. The task itself (YAML, hooks, metrics, judge prompts) is the current code, found by name in the
+task registry (plus the run's --include_path); so a new metric, a fixed judge prompt or another judge model
+applies. Judge verdicts come from the verdict cache first: a cache that holds every needed verdict scores
+without any endpoint.
+
+Output: a new `{new date}_results.json` with `{new date}_samples_{task}.jsonl` beside the old files, which are
+left untouched; it holds the rescored tasks only and names the run it was rescored from.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import ov_eval
+from ov_eval.errors import OvEvalError, did_you_mean
+from ov_eval.scoring.normalize import PROFILES
+
+log = logging.getLogger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ov_eval rescore", allow_abbrev=False,
+                                     description="Score a run's logged samples again, without the model.")
+    parser.add_argument("log_dir", type=Path, help="a run's model folder (its newest *_results.json) or a results file")
+    parser.add_argument("--tasks", default=None, help="comma-separated tasks to rescore (default: every logged task)")
+    parser.add_argument("--scoring_profile", default=None, choices=list(PROFILES),
+                        help="scoring rules (default: the run's profile)")
+    parser.add_argument("--judge_model", default=None, help="judge model for every judge task (default: the run's "
+                        "--judge_model, else each task's YAML)")
+    parser.add_argument("--judge_concurrency", type=int, default=8, help="judge requests in flight")
+    parser.add_argument("--judge_cache", type=Path, default=None,
+                        help="verdict cache file (default: $OV_EVAL_JUDGE_CACHE, else ~/.cache/ov_eval)")
+    parser.add_argument("--include_path", action="append", default=None,
+                        help="extra folder of task YAMLs (default: the run's)")
+    parser.add_argument("--verbosity", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    return parser
+
+
+def find_results_file(path: Path) -> Path:
+    """`path` itself when it is a file, else the newest *_results.json in the folder (or one level below)."""
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        raise OvEvalError(f"{path}: no such results file or folder")
+    found = sorted(path.glob("*_results.json"))
+    if not found:
+        below = sorted(path.glob("*/*_results.json"))
+        folders = sorted({p.parent for p in below})
+        if len(folders) > 1:
+            raise OvEvalError(f"{path}: results of several models ({', '.join(f.name for f in folders)}); "
+                              "name one model folder or a results file")
+        found = below
+    if not found:
+        raise OvEvalError(f"{path}: no *_results.json found")
+    return found[-1]  # names start with the date: the newest sorts last
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise OvEvalError(f"{path}: cannot read: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise OvEvalError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
+        raise OvEvalError(f"{path}: not a results file (no 'results' mapping)")
+    return data
+
+
+def read_logged_samples(path: Path) -> list[dict[str, Any]]:
+    records = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise OvEvalError(f"{path}: cannot read: {exc.strerror}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise OvEvalError(f"{path}:{number}: not valid JSON: {exc.msg}") from None
+        missing = {"doc_id", "doc", "resps", "arguments"} - set(record)
+        if missing:
+            raise OvEvalError(f"{path}:{number}: a logged sample lacks {sorted(missing)}")
+        records.append(record)
+    return records
+
+
+def response_from_record(task: str, record: dict[str, Any]) -> Any:
+    from ov_eval.types import Response
+
+    resps = record.get("resps") or [[]]
+    text = resps[0][0] if resps and resps[0] else None
+    return Response(key=str(record.get("key", "")), task=task, doc_id=int(record["doc_id"]), text=text,
+                    input_tokens=int(record.get("input_tokens") or 0),
+                    output_tokens=int(record.get("output_tokens") or 0),
+                    image_tokens=int(record.get("image_tokens") or 0), error=record.get("error"))
+
+
+def _new_date(folder: Path) -> str:
+    """Now, as the runner writes it, moved on by seconds while a run of that date exists in the folder."""
+    moment = datetime.datetime.now().replace(microsecond=0)
+    while True:
+        date = moment.strftime("%Y%m%d_%H%M%S")
+        if not list(folder.glob(f"{date}_*")):
+            return date
+        moment += datetime.timedelta(seconds=1)
+
+
+def rescore(results_path: Path, *, tasks: list[str] | None = None, profile: str | None = None,
+            judge: Any = None, include_path: list[str] | None = None) -> Path:
+    """Rescore the run of `results_path`; returns the new results file."""
+    from ov_eval.registry import task_index
+    from ov_eval.reporting.results import git_commit, group_entries, task_entry, write_outputs
+    from ov_eval.scoring.judge_step import JudgeSettings
+    from ov_eval.scoring.score import score_task
+    from ov_eval.task import Task
+
+    old = _read_json(results_path)
+    folder = results_path.parent
+    old_date = results_path.name.removesuffix("_results.json")
+    config = old.get("config") if isinstance(old.get("config"), dict) else {}
+    profile = profile or old.get("scoring_profile") or config.get("scoring_profile") or "published"
+    include_path = include_path if include_path is not None else list(config.get("include_path") or [])
+    index = task_index(include_path)
+    logged_tasks = list(old["results"])
+    names = tasks or logged_tasks
+    for name in names:
+        if name not in logged_tasks:
+            raise OvEvalError(f"--tasks: task '{name}' is not in {results_path.name}{did_you_mean(name, logged_tasks)}")
+        if name not in index.tasks:
+            raise OvEvalError(f"task '{name}' of {results_path.name} is not in the task registry"
+                              f"{did_you_mean(name, index.tasks)} (add its folder with --include_path)")
+    judge = judge or JudgeSettings(model=config.get("judge_model"))
+
+    loaded, scores, generation = [], {}, {}
+    for name in names:
+        samples_path = folder / f"{old_date}_samples_{name}.jsonl"
+        if not samples_path.is_file():
+            raise OvEvalError(f"task '{name}': no logged samples {samples_path.name} beside {results_path.name} "
+                              "(rescoring needs a run made with --log_samples)")
+        records = read_logged_samples(samples_path)
+        task = Task.load(index.tasks[name], profile=profile)
+        responses = [response_from_record(name, r) for r in records]
+        logged = {int(r["doc_id"]): r for r in records}
+        generation[name] = (records[0]["arguments"].get("generation") if records else None) or \
+            (old.get("provenance") or {}).get(name, {}).get("generation") or {}
+        try:
+            scores[name] = score_task(task, responses, generation[name], profile, predict_only=False, judge=judge,
+                                      logged=logged)
+        except KeyError as exc:
+            raise OvEvalError(f"task '{name}': the logged docs in {samples_path.name} lack the field {exc} that "
+                              "scoring needs (it was not JSON-serialisable, or the task changed)") from None
+        loaded.append(task)
+
+    entries = {task.name: task_entry(task, scores[task.name]) for task in loaded}
+    groups = {g: index.groups[g] for g in config.get("tasks") or [] if g in index.groups}
+    old_provenance = old.get("provenance") or {}
+    old_counts = old.get("n-samples") or {}
+    date = _new_date(folder)
+    results = dict(old)
+    results.update({
+        "results": entries,
+        "groups": group_entries(groups, entries),
+        "configs": {task.name: task.config.model_dump() for task in loaded},
+        "versions": {task.name: task.config.version for task in loaded},
+        "n-samples": {task.name: {"original": (old_counts.get(task.name) or {}).get("original",
+                                                                                  scores[task.name].n_samples),
+                                  "effective": scores[task.name].n_samples} for task in loaded},
+        "higher_is_better": {task.name: {m.key_name: m.higher_is_better for m in task.config.metrics}
+                             for task in loaded},
+        "config": config | {"scoring_profile": profile, "predict_only": False,
+                            "judge_model": judge.model, "tasks": config.get("tasks") or names},
+        "provenance": {task.name: _provenance(old_provenance.get(task.name) or {}, task, generation[task.name],
+                                              scores[task.name].judge) for task in loaded},
+        "scoring_profile": profile,
+        "ov_eval_version": ov_eval.__version__,
+        "git_hash": git_commit(),
+        "date": date,
+        "rescored_from": {"results": results_path.name, "date": old.get("date", old_date)},
+    })
+    return write_outputs(folder, date, results, scores, log_samples=True)
+
+
+def _provenance(old: dict[str, Any], task: Any, generation: dict[str, Any], judge: dict[str, Any] | None
+                ) -> dict[str, Any]:
+    entry = {k: v for k, v in old.items() if k != "judge"}  # dataset identity stays the run's
+    entry.update(task_config_hash=task.hash, task_file=str(task.source_path), generation=generation)
+    if judge is not None:
+        entry["judge"] = judge
+    return entry
+
+
+def rescore_main(argv: list[str]) -> int:
+    args, unknown = _parser().parse_known_args(argv)
+    if unknown:
+        raise OvEvalError(f"rescore: unknown argument '{unknown[0]}'")
+    level = getattr(logging, args.verbosity.upper(), None)
+    if not isinstance(level, int):
+        raise OvEvalError(f"--verbosity: '{args.verbosity}' is not one of DEBUG, INFO, WARNING, ERROR")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.judge_concurrency < 1:
+        raise OvEvalError(f"--judge_concurrency: must be positive, got {args.judge_concurrency}")
+    from ov_eval.reporting.table import results_table
+    from ov_eval.scoring.judge_step import JudgeSettings
+
+    results_path = find_results_file(args.log_dir)
+    config = _read_json(results_path).get("config") or {}
+    judge = JudgeSettings(model=args.judge_model or config.get("judge_model"), concurrency=args.judge_concurrency,
+                          cache_path=args.judge_cache, progress=level <= logging.INFO)
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
+    path = rescore(results_path, tasks=tasks, profile=args.scoring_profile, judge=judge,
+                   include_path=args.include_path)
+    print(results_table(json.loads(path.read_text(encoding="utf-8"))))
+    print(f"\nRescored {results_path.name}; results written to {path}\n")
+    return 0

@@ -1,0 +1,7 @@
+"""EgoSchema prompt: the question, each option on its own line as stored (they already start with `A. `), then
+the option-letter tail."""
+
+
+def doc_to_text(doc: dict) -> str:
+    options = "".join(f"\n{option}" for option in doc["option"])
+    return f"{doc['question']}{options}\nAnswer with the option's letter from the given choices directly."
