@@ -247,3 +247,26 @@ def test_cli_writes_both_formats_that_generate_the_same_text(tmp_path):
 
     assert outputs[0].output_tokens > 0
     assert outputs[0].image_tokens == anyres_image_token_count(500, 300)
+
+
+def test_outputs_follow_the_image_frames_and_question(tmp_path):
+    """The tiny weights are large enough that a wrong image, wrong frames or another question change the output."""
+    import numpy as np
+    from PIL import Image
+
+    from ov_eval.models.onevision import OneVisionAdapter
+    from ov_eval.models.tiny import write_tiny_checkpoint
+    from ov_eval.types import GenerationSettings, ModelInput
+
+    adapter = OneVisionAdapter({"pretrained": str(write_tiny_checkpoint(tmp_path / "ckpt"))})
+    settings = GenerationSettings(max_new_tokens=8)
+
+    def answer(text, images=(), videos=()):
+        return adapter.generate([adapter.prepare(ModelInput(text, tuple(images), tuple(videos), settings))])[0].text
+
+    red, blue = Image.new("RGB", (320, 240), (220, 30, 30)), Image.new("RGB", (320, 240), (40, 70, 220))
+    assert answer("What colour?", [red]) != answer("What colour?", [blue])
+    assert answer("What colour?", [red]) != answer("How many objects are there?", [red])
+    assert answer("Compare.", [red, blue]) != answer("Compare.", [blue, blue])
+    dark = np.zeros((4, 64, 64, 3), dtype=np.uint8)
+    assert answer("What happens?", videos=[dark]) != answer("What happens?", videos=[dark + 200])
