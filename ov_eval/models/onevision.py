@@ -146,7 +146,7 @@ class OneVisionAdapter:
         core = self.model.model
         features = []
         for start in range(0, len(pixels), VISION_CHUNK):
-            chunk = torch.from_numpy(pixels[start:start + VISION_CHUNK]).to(self.device, self.dtype)
+            chunk = self._to_device(pixels[start:start + VISION_CHUNK])
             hidden = core.vision_tower(chunk, output_hidden_states=True).hidden_states[-1]
             features.append(core.multi_modal_projector(hidden))
         features = torch.cat(features)
@@ -162,6 +162,13 @@ class OneVisionAdapter:
             else:
                 packed.append(packing.pack_video_features(tiles, newline, stride=self.pool_stride))
         return packed
+
+    def _to_device(self, pixels: np.ndarray) -> torch.Tensor:
+        """On CUDA through pinned memory with an asynchronous copy (cast on the device); on CPU just the cast."""
+        tensor = torch.from_numpy(pixels)
+        if self.device.type == "cuda":
+            tensor = tensor.pin_memory().to(self.device, non_blocking=True)
+        return tensor.to(self.device, self.dtype)
 
     def _embed_batch(self, batch: list[PreparedSample]) -> list[tuple[torch.Tensor, int]]:
         """(inputs_embeds row, visual token count) per sample: text embeddings with the packed visual features
