@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import ov_eval
+from ov_eval.reporting.run_files import read_results_json
 from ov_eval.errors import OvEvalError, did_you_mean
 from ov_eval.scoring.normalize import PROFILES
 
@@ -62,18 +63,6 @@ def find_results_file(path: Path) -> Path:
     if not found:
         raise OvEvalError(f"{path}: no *_results.json found")
     return found[-1]  # names start with the date: the newest sorts last
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise OvEvalError(f"{path}: cannot read: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise OvEvalError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
-        raise OvEvalError(f"{path}: not a results file (no 'results' mapping)")
-    return data
 
 
 def read_logged_samples(path: Path) -> list[dict[str, Any]]:
@@ -126,7 +115,7 @@ def rescore(results_path: Path, *, tasks: list[str] | None = None, profile: str 
     from ov_eval.scoring.score import score_task
     from ov_eval.task import Task
 
-    old = _read_json(results_path)
+    old = read_results_json(results_path)
     folder = results_path.parent
     old_date = results_path.name.removesuffix("_results.json")
     config = old.get("config") if isinstance(old.get("config"), dict) else {}
@@ -215,7 +204,7 @@ def rescore_main(argv: list[str]) -> int:
     from ov_eval.scoring.judge_step import JudgeSettings
 
     results_path = find_results_file(args.log_dir)
-    config = _read_json(results_path).get("config") or {}
+    config = read_results_json(results_path).get("config") or {}
     judge = JudgeSettings(model=args.judge_model or config.get("judge_model"), concurrency=args.judge_concurrency,
                           cache_path=args.judge_cache, progress=level <= logging.INFO)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None

@@ -15,8 +15,7 @@ from transformers import (LlavaOnevisionConfig, LlavaOnevisionForConditionalGene
                           Qwen2Config, SiglipVisionConfig)
 
 from ov_eval.models.convert import KNOWN_VISION_TOWERS
-from ov_eval.models.preprocess import ANYRES_MAX_9_PINPOINTS
-from ov_eval.models.tiny import build_tokenizer
+from ov_eval.models.tiny import build_tokenizer, onevision_config
 
 QWEN2_0_5B = {"hidden_size": 896, "num_hidden_layers": 24, "num_attention_heads": 14, "num_key_value_heads": 2,
               "intermediate_size": 4864, "vocab_size": 151936, "max_position_embeddings": 32768,
@@ -32,12 +31,7 @@ def onevision_0_5b_config(tokenizer: PreTrainedTokenizerFast) -> LlavaOnevisionC
                        rope_parameters={"rope_type": "default", "rope_theta": QWEN2_ROPE_THETA},
                        eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"),
                        pad_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"))
-    return LlavaOnevisionConfig(
-        vision_config=vision, text_config=text,
-        image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
-        video_token_index=tokenizer.convert_tokens_to_ids("<video>"),
-        vision_feature_select_strategy="full", vision_feature_layer=-1, vision_aspect_ratio="anyres_max_9",
-        image_grid_pinpoints=[[h, w] for w, h in ANYRES_MAX_9_PINPOINTS], tie_word_embeddings=True)
+    return onevision_config(vision, text, tokenizer)
 
 
 def _random_0_5b_weights(seed: int) -> tuple[LlavaOnevisionForConditionalGeneration, PreTrainedTokenizerFast]:

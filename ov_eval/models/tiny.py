@@ -41,6 +41,12 @@ def tiny_config(tokenizer: PreTrainedTokenizerFast) -> LlavaOnevisionConfig:
                        tie_word_embeddings=True, bos_token_id=None,
                        eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"),
                        pad_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"))
+    return onevision_config(vision, text, tokenizer)
+
+
+def onevision_config(vision: SiglipVisionConfig, text: Qwen2Config,
+                     tokenizer: PreTrainedTokenizerFast) -> LlavaOnevisionConfig:
+    """The OneVision wiring around a tower and a language model: the published anyres_max_9 settings."""
     return LlavaOnevisionConfig(
         vision_config=vision, text_config=text,
         image_token_index=tokenizer.convert_tokens_to_ids("<image>"),

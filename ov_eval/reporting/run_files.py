@@ -72,7 +72,8 @@ def _n_samples(path: Path, data: dict[str, Any]) -> dict[str, tuple[int, int]]:
     return out
 
 
-def load_run(path: Path) -> Run:
+def read_results_json(path: Path) -> dict[str, Any]:
+    """A results file's JSON; unreadable, invalid or not a results file is an error naming the file."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -81,6 +82,11 @@ def load_run(path: Path) -> Run:
         raise OvEvalError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
         raise OvEvalError(f"{path}: not a results file (no 'results' mapping)")
+    return data
+
+
+def load_run(path: Path) -> Run:
+    data = read_results_json(path)
     groups = data.get("groups") if isinstance(data.get("groups"), dict) else {}
     entries = {**groups, **data["results"]}
     for name, entry in entries.items():
