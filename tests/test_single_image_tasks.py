@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
+from fixtures import task_loader
 from fixtures.single_image import FIXTURES, write_fixture
 from ov_eval.cli import main
 from ov_eval.errors import OvEvalError
@@ -39,11 +40,7 @@ def fixture_paths(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def load(fixture_paths):
-    index = task_index()
-
-    def load_task(name: str, profile: str = "published") -> Task:
-        return Task.load(index.tasks[name], str(fixture_paths[name]), profile)
-    return load_task
+    return task_loader(fixture_paths)
 
 
 @pytest.fixture(scope="module")
@@ -369,8 +366,8 @@ def test_corrected_profile_removes_reasoning_blocks(load):
 
 @pytest.mark.skipif(shutil.which("duplicates") is None, reason="the `duplicates` tool is not installed")
 def test_no_scoring_code_is_copied_into_task_hooks():
-    out = subprocess.run(["duplicates", "--repo", str(REPO), "--most", "200"],
-                         capture_output=True, text=True, timeout=120).stdout
+    out = subprocess.run(["duplicates", "--repo", str(REPO), "--most", "200", "--seconds", "90"],
+                         capture_output=True, text=True, timeout=180).stdout
     rows = [line for line in out.splitlines() if " ~ " in line]
     assert not [row for row in rows if "tasks/" in row], out
     assert "incomplete:" not in out, out

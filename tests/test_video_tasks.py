@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from fixtures import single_image
+from fixtures import task_loader
 from fixtures.video_multi import FIXTURES, write_fixture
 from ov_eval.errors import OvEvalError
 from ov_eval.registry import task_index
@@ -58,11 +59,7 @@ def fixture_paths(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def load(fixture_paths):
-    index = task_index()
-
-    def load_task(name: str, profile: str = "published") -> Task:
-        return Task.load(index.tasks[name], str(fixture_paths[name]), profile)
-    return load_task
+    return task_loader(fixture_paths)
 
 
 @pytest.fixture(scope="module")
