@@ -146,6 +146,12 @@ def test_only_the_gemm_row_count_separates_batched_logits_from_a_batch_of_one(tm
             assert torch.equal(steps[row, :len(sample_logits)], sample_logits)
 
 
+def test_prepared_pixels_are_c_contiguous(prepared):
+    # A transposed array would reach the vision tower's convolution in channels-last layout when a sample is alone
+    # and in C order when concatenated with others: other kernels, other rounding, batch-dependent features.
+    assert all(v.pixels.flags["C_CONTIGUOUS"] for sample in prepared for v in sample.visuals)
+
+
 def test_a_batch_mixing_settings_is_refused(adapter):
     items = [ModelInput("a", generation=SETTINGS), ModelInput("b", generation=GenerationSettings(max_new_tokens=3))]
     with pytest.raises(OvEvalError, match="mixes generation settings"):

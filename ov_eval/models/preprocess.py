@@ -102,7 +102,9 @@ def _fit_inside(width: int, height: int, target_width: int, target_height: int) 
 
 
 def _normalise(tiles_uint8: np.ndarray) -> np.ndarray:
-    return _NORMALISED_BYTE[tiles_uint8]
+    # C order whatever the input's strides: a transposed (channels-last) array would reach the vision tower's
+    # convolution in another memory format, whose kernel rounds differently from the one a batch gets.
+    return _NORMALISED_BYTE[np.ascontiguousarray(tiles_uint8)]
 
 
 def _check_size(width: int, height: int) -> None:
