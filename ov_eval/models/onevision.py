@@ -158,7 +158,7 @@ class OneVisionAdapter:
             if visual.kind == "anyres":
                 packed.append(packing.pack_anyres_features(tiles, visual.image_size, newline))
             elif visual.kind == "pad":
-                packed.append(packing.pack_pad_features(tiles, newline))
+                packed.append(packing.pack_pad_features(tiles))
             else:
                 packed.append(packing.pack_video_features(tiles, newline, stride=self.pool_stride))
         return packed
