@@ -18,7 +18,7 @@ def model_input(request: Request, adapter: ModelAdapter) -> ModelInput:
             images.append(decode_image(ref))
         else:
             videos.append(decode_video(ref, adapter.max_frames_num, adapter.video_decode_backend))
-    return ModelInput(request.text, tuple(images), tuple(videos), request.generation)
+    return ModelInput(request.text, tuple(images), tuple(videos), request.generation, request.pad_images)
 
 
 def _prepare(adapter: ModelAdapter, request: Request):

@@ -17,6 +17,7 @@ from ov_eval.errors import OvEvalError, did_you_mean
 from ov_eval.generate import run_requests
 from ov_eval.journal import Journal
 from ov_eval.models.base import adapter_class, parse_model_args
+from ov_eval.models.sticky_pad import ordered_samples, sticky_pad_keys
 from ov_eval.registry import task_index
 from ov_eval.reporting.submissions import write_submissions
 from ov_eval.reporting.results import build_results, model_folder_name, write_outputs
@@ -25,7 +26,7 @@ from ov_eval.reporting.table import results_table
 from ov_eval.scoring.judge_step import JudgeSettings, judge_endpoint_configured
 from ov_eval.scoring.score import score_task
 from ov_eval.task import Task
-from ov_eval.types import Response
+from ov_eval.types import Request, Response
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +75,23 @@ def _load_tasks(config: RunConfig) -> tuple[list[Task], dict[str, list[str]]]:
     return tasks, groups
 
 
-def _generate_task(task: Task, config: RunConfig, adapter: Any, layout: ProcessLayout, journal: Journal,
-                   finished: dict[str, Response]) -> list[Response]:
+def _task_requests(task: Task, config: RunConfig, adapter: Any, layout: ProcessLayout) -> list[Request]:
     generation = task.generation(config.gen_kwargs)
-    requests = [task.request(i, generation, adapter.identity) for i in layout.shard(task.doc_ids(config.limit))]
+    return [task.request(i, generation, adapter.identity) for i in layout.shard(task.doc_ids(config.limit))]
+
+
+def _sticky_pad_keys(tasks: list[Task], config: RunConfig, adapter: Any, layout: ProcessLayout) -> set[str]:
+    """The single-image requests of this rank that the release-era adapter encodes as pad (with sticky_pad=true;
+    none otherwise), decided from the whole run's requests before any is generated."""
+    if not getattr(adapter, "sticky_pad", False):
+        return set()
+    samples = [s for task in tasks for s in ordered_samples(_task_requests(task, config, adapter, layout))]
+    return sticky_pad_keys(samples, adapter.context_tokens)
+
+
+def _generate_task(task: Task, config: RunConfig, adapter: Any, layout: ProcessLayout, journal: Journal,
+                   finished: dict[str, Response], pad_keys: set[str]) -> list[Response]:
+    requests = [r.with_pad_images() if r.key in pad_keys else r for r in _task_requests(task, config, adapter, layout)]
     todo = [r for r in requests if r.key not in finished]
     if len(todo) < len(requests):
         log.info("task %s: %d of %d samples taken from the journal", task.name, len(requests) - len(todo),
@@ -103,8 +117,10 @@ def evaluate(config: RunConfig) -> dict[str, Any] | None:
     out_dir = Path(config.output_path) / model_folder_name(config.model, model_args)
     journal = Journal(out_dir / ".journal", layout.rank)
     finished = journal.load()
+    pad_keys = _sticky_pad_keys(tasks, config, adapter, layout)
     try:
-        local = {task.name: _generate_task(task, config, adapter, layout, journal, finished) for task in tasks}
+        local = {task.name: _generate_task(task, config, adapter, layout, journal, finished, pad_keys)
+                 for task in tasks}
     finally:
         journal.close()
     gathered = layout.gather(local)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -42,6 +43,12 @@ class Request:
     media: tuple[MediaRef, ...]
     generation: GenerationSettings
     key: str  # identity of (model, task config, doc, prompt, settings): the journal key
+    pad_images: bool = False  # encode a single image as one pad tile (sticky pad, ov_eval.models.sticky_pad)
+
+    def with_pad_images(self) -> "Request":
+        """This request with its image encoded in pad mode, under a key of its own (the output differs)."""
+        key = hashlib.sha256(f"{self.key}|pad".encode()).hexdigest()[:24]
+        return dataclasses.replace(self, pad_images=True, key=key)
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,7 @@ class ModelInput:
     images: tuple[Any, ...] = ()  # PIL images
     videos: tuple[np.ndarray, ...] = ()  # (frames, height, width, 3) uint8, already sampled
     generation: GenerationSettings = field(default_factory=GenerationSettings)
+    pad_images: bool = False  # a single image too is encoded in pad mode (sticky pad)
 
 
 @dataclass(frozen=True)

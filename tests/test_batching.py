@@ -72,7 +72,7 @@ def in_batches(adapter, samples, batch_size: int):
 
 
 def test_one_at_a_time_counts(prepared, one_at_a_time):
-    assert [g.image_tokens for g in one_at_a_time] == [1485, 0, 2929, 1460, 785, 0, 7295, 1593, 1460, 0, 1377,
+    assert [g.image_tokens for g in one_at_a_time] == [1485, 0, 2929, 1458, 785, 0, 7295, 1593, 1458, 0, 1377,
                                                        785, 0]
     assert [g.input_tokens for g in one_at_a_time] == [s.input_tokens for s in prepared]
     assert all(0 < g.output_tokens <= 10 for g in one_at_a_time)

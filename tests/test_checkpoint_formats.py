@@ -7,11 +7,12 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from conftest import run_ov_eval
 from ov_eval.errors import OvEvalError
 from ov_eval.models.checkpoint import load_checkpoint
 from ov_eval.models.convert import (hf_to_original_config, hf_to_original_state_dict, original_to_hf_config,
                                     original_to_hf_state_dict)
-from ov_eval.models.tiny import build_tiny_model, write_tiny_checkpoint
+from ov_eval.models.tiny import build_tiny_model, write_tiny_checkpoint, write_vision_tower
 
 SEED = 3
 
@@ -48,8 +49,10 @@ def multimodal_embeds(model, tokenizer) -> torch.Tensor:
 def test_original_folder_has_original_layout(folders):
     config = json.loads((folders["original"] / "config.json").read_text())
     keys = set(load_file(folders["original"] / "model.safetensors"))
-    assert config["mm_projector_type"] == "mlp2x_gelu" and "model_type" in config
-    assert config["mm_vision_tower_config"]["num_hidden_layers"] == 3  # the tiny tower has 2 kept layers
+    assert config["mm_projector_type"] == "mlp2x_gelu" and config["model_type"] == "llava"
+    assert config["mm_vision_tower"] == str((folders["original"] / "vision_tower").resolve())
+    tower = json.loads((folders["original"] / "vision_tower" / "config.json").read_text())
+    assert tower["num_hidden_layers"] == 3  # the tiny tower has 2 kept layers
     assert "lm_head.weight" not in keys
     assert {"model.embed_tokens.weight", "model.norm.weight", "model.image_newline", "model.mm_projector.0.weight",
             "model.mm_projector.2.bias", "model.layers.1.mlp.up_proj.weight",
@@ -164,7 +167,7 @@ def test_original_with_unsupported_settings_is_refused(folders, tmp_path):
         load_checkpoint(str(folder), "float32", None, "cpu")
 
 
-def test_round_trip_hf_original_hf_is_identity():
+def test_round_trip_hf_original_hf_is_identity(tmp_path):
     model, _ = build_tiny_model(SEED)
     state = model.state_dict()
     original = hf_to_original_state_dict(state, tie_word_embeddings=True)
@@ -174,7 +177,8 @@ def test_round_trip_hf_original_hf_is_identity():
     assert all(torch.equal(back[k], state[k]) for k in state)
 
     # The video token id is not part of an original config: the loader takes it from the tokenizer.
-    config = original_to_hf_config(json.loads(json.dumps(hf_to_original_config(model.config))),
+    tower = write_vision_tower(model, tmp_path / "tower", SEED)
+    config = original_to_hf_config(json.loads(json.dumps(hf_to_original_config(model.config, str(tower)))),
                                    video_token_id=model.config.video_token_index)
     assert config.to_dict() == {**model.config.to_dict(), "architectures": None}
 
@@ -220,6 +224,69 @@ def test_real_05b_original_config_converts():
     assert len(config.image_grid_pinpoints) == 36
     assert hf_to_original_config(config)["mm_vision_tower"] == "google/siglip-so400m-patch14-384"
     assert "mm_vision_tower_config" not in hf_to_original_config(config)
+
+
+# Every key onevision.md lists for real original checkpoints, with the value where it is fixed.
+ORIGINAL_CONFIG_KEYS = {
+    "architectures": ["LlavaQwenForCausalLM"], "model_type": "llava", "mm_vision_select_layer": -2,
+    "mm_vision_select_feature": "patch", "mm_use_im_patch_token": False, "mm_use_im_start_end": False,
+    "mm_tunable_parts": "mm_vision_tower,mm_mlp_adapter,mm_language_model", "mm_resampler_type": None,
+    "tokenizer_model_max_length": 32768, "tokenizer_padding_side": "right", "use_mm_proj": True,
+    "vision_tower_pretrained": None, "image_aspect_ratio": "anyres_max_9", "mm_patch_merge_type": "spatial_unpad",
+    "mm_spatial_pool_mode": "bilinear", "mm_newline_position": "one_token", "mm_projector_type": "mlp2x_gelu",
+}
+VARIABLE_KEYS = ("mm_hidden_size", "mm_vision_tower", "image_grid_pinpoints", "hidden_size", "intermediate_size",
+                 "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "vocab_size", "rms_norm_eps",
+                 "rope_theta", "max_position_embeddings", "tie_word_embeddings", "hidden_act")
+
+
+def test_original_tiny_checkpoint_carries_the_real_keys_and_names_no_transformers_5_class(tmp_path):
+    from transformers import SiglipVisionModel
+
+    written = run_ov_eval(["tiny-checkpoint", str(tmp_path / "ckpt"), "--format", "original"])
+    assert written.returncode == 0 and "Traceback" not in written.stderr, written.stderr
+    config = json.loads((tmp_path / "ckpt" / "config.json").read_text())
+    assert {k: config[k] for k in ORIGINAL_CONFIG_KEYS} == ORIGINAL_CONFIG_KEYS
+    assert all(k in config for k in VARIABLE_KEYS)
+    assert config["mm_hidden_size"] == 32 and config["image_grid_pinpoints"][1] == [384, 768]
+    assert "mm_vision_tower_config" not in config
+    tokenizer_config = json.loads((tmp_path / "ckpt" / "tokenizer_config.json").read_text())
+    assert tokenizer_config["tokenizer_class"] == "PreTrainedTokenizerFast"
+    assert "backend" not in tokenizer_config and "extra_special_tokens" not in tokenizer_config
+    assert tokenizer_config["additional_special_tokens"] == ["<|endoftext|>", "<|im_start|>", "<|im_end|>",
+                                                             "<image>", "<video>"]
+    for name in ("config.json", "tokenizer_config.json", "vision_tower/config.json"):
+        assert "TokenizersBackend" not in (tmp_path / "ckpt" / name).read_text()
+    tower, info = SiglipVisionModel.from_pretrained(config["mm_vision_tower"], output_loading_info=True)
+    assert {k: sorted(v) for k, v in info.items() if k != "error_msgs"} == {
+        "missing_keys": [], "unexpected_keys": [], "mismatched_keys": []}
+    assert sorted(load_file(tmp_path / "ckpt" / "vision_tower" / "model.safetensors"))[0] == \
+        "vision_model.embeddings.patch_embedding.bias"  # the key layout transformers 4.4x saves and reads
+    model = load_checkpoint(str(tmp_path / "ckpt"), "float32", None, "cpu").model
+    kept = model.model.vision_tower
+    assert len(kept.encoder.layers) == 2 and len(tower.encoder.layers) == 3
+    assert torch.equal(tower.encoder.layers[1].mlp.fc2.weight, kept.encoder.layers[1].mlp.fc2.weight)
+    assert torch.equal(tower.embeddings.patch_embedding.weight, kept.embeddings.patch_embedding.weight)
+
+
+def test_moved_original_checkpoint_finds_its_tower_folder(folders, loaded, tmp_path):
+    folder = copy_checkpoint(folders["original"], tmp_path / "moved")
+    config = json.loads((folder / "config.json").read_text())
+    config["mm_vision_tower"] = "/nowhere/vision_tower"
+    (folder / "config.json").write_text(json.dumps(config))
+    state = load_checkpoint(str(folder), "float32", None, "cpu").model.state_dict()
+    reference = loaded["original"].model.state_dict()
+    assert all(torch.equal(reference[k], state[k]) for k in reference)
+
+
+def test_0_5b_size_original_config_names_the_real_tower():
+    from ov_eval.models.sizes import onevision_0_5b_config
+    from ov_eval.models.tiny import build_tokenizer
+
+    config = hf_to_original_config(onevision_0_5b_config(build_tokenizer()))
+    assert config["mm_vision_tower"] == "google/siglip-so400m-patch14-384"
+    assert (config["mm_hidden_size"], config["hidden_size"], config["num_hidden_layers"]) == (1152, 896, 24)
+    assert {k: config[k] for k in ORIGINAL_CONFIG_KEYS} == ORIGINAL_CONFIG_KEYS
 
 
 def test_unknown_original_tower_needs_a_description():

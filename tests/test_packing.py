@@ -65,12 +65,11 @@ def test_anyres_rejects_wrong_tile_count():
 
 def test_pad_packing():
     features = random_tiles(1)
-    packed = pack_pad_features(features, NEWLINE)
-    assert packed.shape == (730, DIM)
-    assert torch.equal(packed[:729], features[0])
-    assert torch.equal(packed[729], NEWLINE)
-    two_images = torch.cat([pack_pad_features(random_tiles(1, seed=s), NEWLINE) for s in (1, 2)])
-    assert two_images.shape == (1460, DIM)
+    packed = pack_pad_features(features)
+    assert packed.shape == (729, DIM)
+    assert torch.equal(packed, features[0])
+    two_images = torch.cat([pack_pad_features(random_tiles(1, seed=s)) for s in (1, 2)])
+    assert two_images.shape == (1458, DIM)
 
 
 def test_video_packing_length_and_single_newline():

@@ -99,8 +99,8 @@ def test_unpad_truncates_like_the_original_model():
 
 
 def test_pad_and_video_token_counts():
-    assert PAD_IMAGE_TOKENS == 730
-    assert 2 * PAD_IMAGE_TOKENS == 1460
+    assert PAD_IMAGE_TOKENS == 729
+    assert 2 * PAD_IMAGE_TOKENS == 1458
     assert video_token_count(32) == 6273
     assert video_token_count(1) == 197
 

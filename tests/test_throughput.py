@@ -80,7 +80,7 @@ def test_prefetch_and_batching_give_the_inline_batch_of_one_responses(tiny_check
     prefetched = sorted(run_requests(adapter, requests, batch_size=4, workers=2), key=lambda r: r.doc_id)
     assert [r.doc_id for r in inline] == list(range(10))
     assert [r.error for r in inline] == [None] * 10
-    assert [r.image_tokens for r in inline] == [1485, 0, 8 * 196 + 1, 2929, 1460, 7295, 2190, 0, 1593, 8 * 196 + 1]
+    assert [r.image_tokens for r in inline] == [1485, 0, 8 * 196 + 1, 2929, 1458, 7295, 2187, 0, 1593, 8 * 196 + 1]
     assert all(r.output_tokens > 0 for r in inline)
     assert prefetched == inline
 

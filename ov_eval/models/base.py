@@ -12,7 +12,8 @@ MODELS = {"llava_onevision": "ov_eval.models.onevision:OneVisionAdapter"}
 
 @runtime_checkable
 class ModelAdapter(Protocol):
-    """A model as the runner sees it. `prepare` runs in background workers (CPU only); `generate` on the device."""
+    """A model as the runner sees it. `prepare` runs in background workers (CPU only); `generate` on the device.
+    An adapter with `sticky_pad = True` also offers `context_tokens(text) -> int` (see models/sticky_pad.py)."""
 
     identity: str  # everything that decides outputs; part of every journal key
     max_frames_num: int

@@ -135,7 +135,7 @@ def _listing(keys: list[str], limit: int = 20) -> str:
 
 def _load_original(folder: Path, original: dict[str, Any], kwargs: dict[str, Any]
                    ) -> tuple[LlavaOnevisionForConditionalGeneration, PreTrainedTokenizerBase]:
-    config = original_to_hf_config(original, source=str(folder / "config.json"))
+    config = original_to_hf_config(original, source=str(folder / "config.json"), checkpoint_folder=folder)
     config._name_or_path = str(folder)
     tokenizer = _original_tokenizer(folder, config)
     config.image_token_index = tokenizer.convert_tokens_to_ids("<image>")

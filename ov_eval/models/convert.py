@@ -1,22 +1,24 @@
 """Conversion between the original lmms-lab checkpoint format (`llava_qwen`) and transformers' LlavaOnevision.
 
 The original config.json is a Qwen2 config with `mm_*` fields on top; its vision tower is named only by a hub id
-(`mm_vision_tower`), and LLaVA-NeXT drops that tower's LAST encoder layer and its pooling head before training.
-So the transformers vision config is the named tower minus one layer, read with `vision_feature_layer=-1` and
-`vision_feature_select_strategy="full"` (SigLIP has no CLS token to drop).
+or a local folder (`mm_vision_tower`), and LLaVA-NeXT drops that tower's LAST encoder layer and its pooling head
+before training. So the transformers vision config is the named tower minus one layer, read with
+`vision_feature_layer=-1` and `vision_feature_select_strategy="full"` (SigLIP has no CLS token to drop).
 
-Towers are resolved offline: the SigLIP SO400M sizes are written below. A tower this module does not know (the
-tiny test checkpoint) must be described in the original config.json by an extra `mm_vision_tower_config` dict:
-the SiglipVisionConfig fields of the tower AS NAMED (before its last layer is dropped). Real lmms-lab checkpoints
-do not carry that field.
+Towers are resolved offline: the SigLIP SO400M sizes are written below; any other tower is read from the local
+folder `mm_vision_tower` names (a SiglipVisionModel or SiglipModel config.json, as the tiny checkpoint writes
+beside its weights), or from an `mm_vision_tower_config` dict of SiglipVisionConfig fields (an older ov_eval
+layout; real lmms-lab checkpoints do not carry that field). Either describes the tower AS NAMED, before its last
+layer is dropped.
 
 Weights are renamed by ordered prefix rules (first match wins); rotary `inv_freq` and SigLIP `position_ids`
 buffers are dropped because the model rebuilds them from the config.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 import torch
@@ -81,22 +83,45 @@ def is_original_config(config: Mapping[str, Any]) -> bool:
     return "mm_vision_tower" in config or "mm_projector_type" in config
 
 
-def _original_vision_tower(original: Mapping[str, Any], source: str) -> dict[str, Any]:
+TOWER_REQUIRED = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "patch_size",
+                  "image_size")
+
+
+def _tower_fields(described: Mapping[str, Any], what: str) -> dict[str, Any]:
+    missing = [f for f in TOWER_REQUIRED if f not in described]
+    if missing:
+        raise OvEvalError(f"{what} lacks {', '.join(missing)}")
+    return {k: v for k, v in described.items() if k in VISION_FIELDS}
+
+
+def _local_tower_folder(tower_id: str, checkpoint_folder: Path | None) -> Path | None:
+    """The tower folder `mm_vision_tower` names, or one of that name inside a checkpoint folder that was moved."""
+    candidates = [Path(tower_id).expanduser()]
+    if checkpoint_folder is not None:
+        candidates.append(checkpoint_folder / Path(tower_id).name)
+    return next((c for c in candidates if (c / "config.json").is_file()), None)
+
+
+def _original_vision_tower(original: Mapping[str, Any], source: str,
+                           checkpoint_folder: Path | None = None) -> dict[str, Any]:
     tower_id = original.get("mm_vision_tower")
     if not tower_id:
         raise OvEvalError(f"{source}: original checkpoint config has no mm_vision_tower")
     described = original.get("mm_vision_tower_config")
     if described is not None:
-        missing = [f for f in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
-                               "patch_size", "image_size") if f not in described]
-        if missing:
-            raise OvEvalError(f"{source}: mm_vision_tower_config lacks {', '.join(missing)}")
-        return {k: v for k, v in described.items() if k in VISION_FIELDS}
+        return _tower_fields(described, f"{source}: mm_vision_tower_config")
     known = KNOWN_VISION_TOWERS.get(PurePosixPath(str(tower_id)).name)
-    if known is None:
-        raise OvEvalError(f"{source}: unknown vision tower '{tower_id}' (known: {SO400M_ID}); describe it with an "
-                          f"mm_vision_tower_config dict of SiglipVisionConfig fields")
-    return dict(known)
+    if known is not None:
+        return dict(known)
+    folder = _local_tower_folder(str(tower_id), checkpoint_folder)
+    if folder is None:
+        raise OvEvalError(f"{source}: unknown vision tower '{tower_id}' (known: {SO400M_ID}, or a local folder "
+                          f"holding a SigLIP config.json)")
+    try:
+        tower = json.loads((folder / "config.json").read_text())
+    except json.JSONDecodeError as exc:
+        raise OvEvalError(f"{folder / 'config.json'}: not valid JSON ({exc})") from None
+    return _tower_fields(tower.get("vision_config", tower), str(folder / "config.json"))
 
 
 def _check_original_settings(original: Mapping[str, Any], source: str) -> None:
@@ -123,8 +148,10 @@ def _grid_pinpoints_hw(original: Mapping[str, Any], source: str) -> list[list[in
 
 
 def original_to_hf_config(original: Mapping[str, Any], *, image_token_id: int | None = None,
-                          video_token_id: int | None = None, source: str = "config.json") -> LlavaOnevisionConfig:
-    """Build the transformers config of an original lmms-lab config dict; `source` names the file in errors."""
+                          video_token_id: int | None = None, source: str = "config.json",
+                          checkpoint_folder: Path | None = None) -> LlavaOnevisionConfig:
+    """Build the transformers config of an original lmms-lab config dict; `source` names the file in errors,
+    `checkpoint_folder` is where a tower folder named by a path that no longer exists is looked for."""
     _check_original_settings(original, source)
     missing = [f for f in TEXT_REQUIRED if f not in original]
     if missing:
@@ -136,7 +163,7 @@ def original_to_hf_config(original: Mapping[str, Any], *, image_token_id: int | 
                        rope_parameters={"rope_type": "default",
                                         "rope_theta": float(original.get("rope_theta", DEFAULT_ROPE_THETA))})
 
-    tower = _original_vision_tower(original, source)
+    tower = _original_vision_tower(original, source, checkpoint_folder)
     if tower["num_hidden_layers"] < 2:
         raise OvEvalError(f"{source}: vision tower needs at least 2 layers (the last one is dropped)")
     vision = SiglipVisionConfig(**{**tower, "num_hidden_layers": tower["num_hidden_layers"] - 1},
@@ -155,10 +182,10 @@ def original_to_hf_config(original: Mapping[str, Any], *, image_token_id: int | 
         image_grid_pinpoints=_grid_pinpoints_hw(original, source), tie_word_embeddings=tied)
 
 
-def hf_to_original_config(config: LlavaOnevisionConfig, vision_tower_id: str = "ov-eval/custom-siglip"
-                          ) -> dict[str, Any]:
-    """The original config.json dict of a transformers config. A tower that is SO400M minus its last layer is
-    named by its hub id; any other is written as `vision_tower_id` plus an `mm_vision_tower_config` dict."""
+def hf_to_original_config(config: LlavaOnevisionConfig, vision_tower: str | None = None) -> dict[str, Any]:
+    """The original config.json dict of a transformers config, with every key real lmms-lab checkpoints carry.
+    A tower that is SO400M minus its last layer is named by its hub id; any other must be named by
+    `vision_tower`, the local folder holding it (see `ov_eval.models.tiny.write_vision_tower`)."""
     text, vision = config.text_config, config.vision_config
     if config.vision_feature_layer != -1 or config.vision_feature_select_strategy != "full":
         raise OvEvalError("only vision_feature_layer=-1 with vision_feature_select_strategy='full' maps to the "
@@ -166,30 +193,41 @@ def hf_to_original_config(config: LlavaOnevisionConfig, vision_tower_id: str = "
     rope = text.rope_parameters or {}
     if rope.get("rope_type", "default") != "default":
         raise OvEvalError(f"only plain RoPE maps to the original format, got {rope}")
-    original: dict[str, Any] = {
+    full_tower = {f: getattr(vision, f) for f in VISION_FIELDS}
+    full_tower["num_hidden_layers"] += 1
+    if full_tower == KNOWN_VISION_TOWERS["siglip-so400m-patch14-384"]:
+        vision_tower = SO400M_ID
+    elif vision_tower is None:
+        raise OvEvalError("a vision tower other than SigLIP SO400M must be written as a local folder and named "
+                          "by it (vision_tower=)")
+    return {
         "architectures": ["LlavaQwenForCausalLM"],
-        "model_type": "llava_qwen",
+        "model_type": "llava",
         **{f: getattr(text, f) for f in TEXT_REQUIRED + TEXT_OPTIONAL},
         "rope_theta": float(rope.get("rope_theta", DEFAULT_ROPE_THETA)),
         "rope_scaling": None,
         "tie_word_embeddings": bool(config.tie_word_embeddings),
+        "use_cache": True,
         "image_token_index": config.image_token_index,
+        "mm_vision_tower": vision_tower,
+        "vision_tower_pretrained": None,
         "mm_hidden_size": vision.hidden_size,
         "mm_vision_select_layer": -2,
         "mm_vision_select_feature": "patch",
+        "mm_use_im_patch_token": False,  # absent, the original builder takes true and resizes the embeddings
+        "mm_use_im_start_end": False,
+        "mm_tunable_parts": "mm_vision_tower,mm_mlp_adapter,mm_language_model",
+        "mm_resampler_type": None,
+        "use_mm_proj": True,
+        "tokenizer_model_max_length": 32768,
+        "tokenizer_padding_side": "right",
         "image_grid_pinpoints": [[w, h] for h, w in config.image_grid_pinpoints],
+        "image_crop_resolution": None,
+        "image_split_resolution": None,
         **REQUIRED_ORIGINAL_SETTINGS,
         **{k: v for k, v in OPTIONAL_ORIGINAL_SETTINGS.items() if k not in ("mm_vision_select_layer",
                                                                              "mm_vision_select_feature")},
     }
-    full_tower = {f: getattr(vision, f) for f in VISION_FIELDS}
-    full_tower["num_hidden_layers"] += 1
-    if full_tower == KNOWN_VISION_TOWERS["siglip-so400m-patch14-384"]:
-        original["mm_vision_tower"] = SO400M_ID
-    else:
-        original["mm_vision_tower"] = vision_tower_id
-        original["mm_vision_tower_config"] = full_tower
-    return original
 
 
 def original_to_hf_key(key: str) -> str | None:

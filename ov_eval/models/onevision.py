@@ -35,6 +35,7 @@ MODEL_ARGS: dict[str, Any] = {
     "max_frames_num": 32,
     "mm_spatial_pool_stride": 2,
     "video_decode_backend": "decord",
+    "sticky_pad": "false",
 }
 VISION_CHUNK = 64  # tiles or frames per vision-tower forward: bounds activation memory for big batches
 
@@ -66,6 +67,9 @@ class OneVisionAdapter:
         if self.video_decode_backend not in ("decord", "pyav"):
             raise OvEvalError(f"--model_args: video_decode_backend must be decord or pyav, "
                               f"not '{self.video_decode_backend}'")
+        if str(args["sticky_pad"]).lower() not in ("true", "false"):
+            raise OvEvalError(f"--model_args: sticky_pad must be true or false, not '{args['sticky_pad']}'")
+        self.sticky_pad = str(args["sticky_pad"]).lower() == "true"  # release_rules.md §0.8, see sticky_pad.py
         loaded = load_checkpoint(str(args["pretrained"]), dtype=str(args["dtype"]),
                                  attn_implementation=args["attn_implementation"], device=device,
                                  device_map=args["device_map"])
@@ -75,14 +79,20 @@ class OneVisionAdapter:
         self.image_token_id = self.tokenizer.convert_tokens_to_ids(IMAGE_PLACEHOLDER)
         self.stop_ids = [self.tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|endoftext|>")]
         use_unpadded_sdpa(self.model)
-        self.identity = hashlib.sha256(json.dumps(
-            [self.checkpoint_id, args["conv_template"], self.max_frames_num, self.pool_stride, str(self.dtype)]
-        ).encode()).hexdigest()[:16]
+        identity = [self.checkpoint_id, args["conv_template"], self.max_frames_num, self.pool_stride, str(self.dtype)]
+        if self.sticky_pad:  # listed only when on, so default journals keep their keys
+            identity.append("sticky_pad")
+        self.identity = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
 
     def describe(self) -> dict[str, Any]:
         return {"model": "llava_onevision", "model_args": {k: str(v) for k, v in self.args.items()},
                 "checkpoint": self.checkpoint_id, "dtype": str(self.dtype).removeprefix("torch."),
                 "device": str(self.device)}
+
+    def context_tokens(self, text: str) -> int:
+        """Token count of a task text as the release-era adapter sorts by it: the lmms-lab tokenizer has no
+        `<image>` token, so placeholders in the text count as the plain text they are there."""
+        return len(self.tokenizer(text, add_special_tokens=False, split_special_tokens=True)["input_ids"])
 
     # ---- CPU side (background workers) ------------------------------------------------------------
     def prepare(self, item: ModelInput) -> PreparedSample:
@@ -105,7 +115,7 @@ class OneVisionAdapter:
 
     def _visuals(self, item: ModelInput) -> tuple[Visual, ...]:
         visuals = [Visual("video", prepare_video_frames(frames), (384, 384)) for frames in item.videos]
-        if len(item.images) == 1 and not visuals:
+        if len(item.images) == 1 and not visuals and not item.pad_images:
             prepared = prepare_anyres_image(item.images[0])
             visuals.append(Visual("anyres", prepared.pixel_values, prepared.image_size))
         else:
@@ -158,7 +168,7 @@ class OneVisionAdapter:
             if visual.kind == "anyres":
                 packed.append(packing.pack_anyres_features(tiles, visual.image_size, newline))
             elif visual.kind == "pad":
-                packed.append(packing.pack_pad_features(tiles, newline))
+                packed.append(packing.pack_pad_features(tiles))
             else:
                 packed.append(packing.pack_video_features(tiles, newline, stride=self.pool_stride))
         return packed

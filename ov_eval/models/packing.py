@@ -70,10 +70,14 @@ def pack_anyres_features(
     return torch.cat([tile_features[0], grid.reshape(dim, -1).transpose(0, 1)], dim=0)
 
 
-def pack_pad_features(features: torch.Tensor, newline: torch.Tensor) -> torch.Tensor:
-    """(1, 729, D) features of one pad-mode image -> (730, D): the tile then one newline."""
+def pack_pad_features(features: torch.Tensor) -> torch.Tensor:
+    """(1, 729, D) features of one pad-mode image -> (729, D), with no newline.
+
+    The published path stacks a sample's padded images into one 4-D tensor, which the model encodes on its
+    plain path: each placeholder receives the tile's 729 tokens and no `image_newline` row.
+    """
     _check_tiles(features, 1, "pad features")
-    return torch.cat([features[0], _newline_like(newline, features)[None]], dim=0)
+    return features[0]
 
 
 def pack_video_features(

@@ -2,7 +2,7 @@
 
 Three input modes, as in the published evaluation:
 - ``anyres``: one image per sample, anyres_max_9 tiling (base tile + grid tiles);
-- ``pad``: several images per sample, each padded to a square and squashed to one tile;
+- ``pad``: several images per sample, each padded to a square and squashed to one tile (729 tokens, no newline);
 - video: sampled frames, each squashed to one tile.
 
 The token-count functions here describe exactly what ``ov_eval.models.packing`` produces.
@@ -33,7 +33,7 @@ ANYRES_MAX_9_PINPOINTS: tuple[tuple[int, int], ...] = tuple(
 
 # int(0.5 * 255) per channel: the SigLIP mean, as the reference expand2square uses.
 PAD_FILL_RGB = (127, 127, 127)
-PAD_IMAGE_TOKENS = TILE_TOKENS + 1
+PAD_IMAGE_TOKENS = TILE_TOKENS  # one tile, no newline row
 
 _BICUBIC = Image.Resampling.BICUBIC
 

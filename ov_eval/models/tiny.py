@@ -13,12 +13,13 @@ import torch
 from safetensors.torch import save_file
 from tokenizers import Tokenizer, decoders, models
 from transformers import (LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration, PreTrainedTokenizerFast,
-                          Qwen2Config, SiglipVisionConfig)
+                          Qwen2Config, SiglipVisionConfig, SiglipVisionModel)
 
-from ov_eval.models.convert import hf_to_original_config, hf_to_original_state_dict
+from ov_eval.models.convert import VISION_FIELDS, hf_to_original_config, hf_to_original_state_dict
 from ov_eval.models.preprocess import ANYRES_MAX_9_PINPOINTS
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"]
+VISION_TOWER_FOLDER = "vision_tower"  # inside an original-format tiny checkpoint, named by mm_vision_tower
 
 
 def build_tokenizer() -> PreTrainedTokenizerFast:
@@ -81,7 +82,8 @@ def build_tiny_model(seed: int = 0) -> tuple[LlavaOnevisionForConditionalGenerat
 
 def write_tiny_checkpoint(out_dir: Path, seed: int = 0, format: str = "hf") -> Path:
     """Save the tiny model of `seed` as a transformers checkpoint (`format="hf"`) or, with the same weights, in the
-    original lmms-lab layout (`format="original"`: llava_qwen config.json, original key names, no tied lm_head)."""
+    original lmms-lab layout (`format="original"`: llava config.json, original key names, no tied lm_head, the
+    vision tower in its own folder, tokenizer files transformers 4.4x reads), which LLaVA-NeXT loads as it is."""
     if format not in ("hf", "original"):
         raise ValueError(f"format must be 'hf' or 'original', got {format!r}")
     model, tokenizer = build_tiny_model(seed)
@@ -89,15 +91,50 @@ def write_tiny_checkpoint(out_dir: Path, seed: int = 0, format: str = "hf") -> P
     out_dir.mkdir(parents=True, exist_ok=True)
     if format == "hf":
         model.save_pretrained(out_dir)
+        tokenizer.save_pretrained(out_dir)
     else:
-        _write_original(model, out_dir)
-    tokenizer.save_pretrained(out_dir)
+        _write_original(model, out_dir, seed)
+        tokenizer.save_pretrained(out_dir)
+        _write_portable_tokenizer_config(out_dir / "tokenizer_config.json")
     return out_dir
 
 
-def _write_original(model: LlavaOnevisionForConditionalGeneration, out_dir: Path) -> None:
-    config = hf_to_original_config(model.config, vision_tower_id="ov-eval/tiny-siglip")
+def _write_original(model: LlavaOnevisionForConditionalGeneration, out_dir: Path, seed: int) -> None:
+    tower = write_vision_tower(model, out_dir / VISION_TOWER_FOLDER, seed)
+    config = hf_to_original_config(model.config, vision_tower=str(tower.resolve()))
     weights = hf_to_original_state_dict(model.state_dict(), tie_word_embeddings=model.config.tie_word_embeddings)
     (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     save_file({k: v.detach().contiguous().clone() for k, v in weights.items()}, str(out_dir / "model.safetensors"),
               metadata={"format": "pt"})
+
+
+def write_vision_tower(model: LlavaOnevisionForConditionalGeneration, folder: Path, seed: int) -> Path:
+    """The SigLIP tower as `mm_vision_tower` names it: the model's tower plus the last layer and pooling head that
+    OneVision drops (random), in the layout transformers 4.4x saves (`vision_model.*` keys, `siglip_vision_model`
+    config), so LLaVA-NeXT's tower loader and transformers' SiglipVisionModel both read it."""
+    kept = model.model.vision_tower
+    fields = {f: getattr(kept.config, f) for f in VISION_FIELDS}
+    fields["num_hidden_layers"] += 1
+    tower = SiglipVisionModel(SiglipVisionConfig(**fields, vision_use_head=True))
+    _randomise(tower, seed + 1)
+    unmatched = tower.load_state_dict(kept.state_dict(), strict=False)
+    if unmatched.unexpected_keys:
+        raise ValueError(f"tower keys not in a SiglipVisionModel: {unmatched.unexpected_keys}")
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {"architectures": ["SiglipVisionModel"], "model_type": "siglip_vision_model", **fields,
+              "vision_use_head": True, "torch_dtype": "float32"}
+    (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    weights = {f"vision_model.{k}": v.detach().contiguous().clone() for k, v in tower.state_dict().items()}
+    save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    return folder
+
+
+def _write_portable_tokenizer_config(path: Path) -> None:
+    """transformers 5 names its own backend class (`TokenizersBackend`) and a list-valued `extra_special_tokens`;
+    4.4x knows neither. Name `PreTrainedTokenizerFast` (tokenizer.json holds everything) and list the special
+    tokens as `additional_special_tokens`, as Qwen2 tokenizer files do."""
+    config = json.loads(path.read_text())
+    config.pop("backend", None)
+    config["additional_special_tokens"] = config.pop("extra_special_tokens", [])
+    config.update(tokenizer_class="PreTrainedTokenizerFast", model_max_length=32768, padding_side="right")
+    path.write_text(json.dumps(config, indent=2) + "\n")
