@@ -149,8 +149,8 @@ class TaskIndex:
         return chosen
 
     def scored_groups(self, names: list[str]) -> dict[str, list[str]]:
-        """The groups of a --tasks list that get a results row, with their tasks: each group named or reached
-        through a group of groups whose members are all tasks (a group holding groups gets no row of its own)."""
+        """The groups of a --tasks list that get a results row, with their tasks: those named, or reached through
+        groups of groups, whose members are all tasks (a group holding groups gets no row of its own)."""
         out: dict[str, list[str]] = {}
 
         def visit(name: str) -> None:
@@ -164,9 +164,10 @@ class TaskIndex:
 
         for name in names:
             try:
-                visit(self.resolve(name))
+                resolved = self.resolve(name)
             except OvEvalError:  # a name the registry no longer knows (rescoring an old run): no row
                 continue
+            visit(resolved)
         return out
 
     def _size(self, tasks: list[str]) -> str:
