@@ -115,6 +115,7 @@ class TaskConfig(Strict):
     task: str
     group: list[str] = Field(default_factory=list)
     dataset: DatasetSpec
+    doc_count: int | None = Field(default=None, gt=0, strict=True)  # rows of the full split, for `--tasks list` (datasets.md)
     prompt: PromptSpec = PromptSpec()
     visual: VisualSpec = VisualSpec()
     target: TargetSpec
@@ -210,6 +211,7 @@ def load_task_config(path: Path, profile: str = "published") -> TaskConfig:
 
 
 def config_hash(config: TaskConfig, hooks_source: str | None) -> str:
-    """Identity of everything that decides a task's prompts and scores."""
-    payload = json.dumps({"config": config.model_dump(), "hooks": hooks_source}, sort_keys=True)
+    """Identity of everything that decides a task's prompts and scores (the informative doc_count does not)."""
+    payload = json.dumps({"config": config.model_dump(exclude={"doc_count"}), "hooks": hooks_source},
+                         sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

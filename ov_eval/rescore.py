@@ -153,7 +153,7 @@ def rescore(results_path: Path, *, tasks: list[str] | None = None, profile: str 
         loaded.append(task)
 
     entries = {task.name: task_entry(task, scores[task.name]) for task in loaded}
-    groups = {g: index.groups[g] for g in config.get("tasks") or [] if g in index.groups}
+    groups = index.scored_groups(config.get("tasks") or [])
     old_provenance = old.get("provenance") or {}
     old_counts = old.get("n-samples") or {}
     date = _new_date(folder)

@@ -71,8 +71,7 @@ def _load_tasks(config: RunConfig) -> tuple[list[Task], dict[str, list[str]]]:
     for task in tasks:  # fail before the model loads: bad dataset paths, judge tasks without a judge
         task.check_scorable(config.predict_only, judge_available)
         _ = task.dataset
-    groups = {name: index.groups[name] for name in config.tasks if name in index.groups}
-    return tasks, groups
+    return tasks, index.scored_groups(config.tasks)
 
 
 def _task_requests(task: Task, config: RunConfig, adapter: Any, layout: ProcessLayout) -> list[Request]:

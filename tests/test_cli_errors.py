@@ -1,5 +1,7 @@
 """Bad input: a one-line error naming the culprit and a non-zero exit, before any work is lost."""
 
+import re
+
 from conftest import run_ov_eval
 from ov_eval.cli import main
 
@@ -82,7 +84,8 @@ def test_unknown_gen_kwarg(capsys):
 def test_tasks_list_prints_tasks_and_groups(capsys):
     assert main(["--tasks", "list"]) == 0
     out = capsys.readouterr().out
-    assert "  demo_video  (" in out and "  demo: demo_chart, demo_colours, demo_counts, demo_shapes, demo_video" in out
+    assert re.search(r"\n  demo_video +4  \(.*demo_video\.yaml\)\n", out)  # name, documents, file
+    assert "  demo: demo_chart, demo_colours, demo_counts, demo_shapes, demo_video  [5 tasks, 30 docs]" in out
 
 
 def test_real_process_exit_status_and_single_line():

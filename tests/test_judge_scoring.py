@@ -20,7 +20,7 @@ from ov_eval.errors import OvEvalError
 from ov_eval.judges import JudgeClient, RetryPolicy
 from ov_eval.judges.fake_server import FakeJudgeServer, FakeResponse, RecordedRequest, completion
 from ov_eval.registry import task_index
-from ov_eval.reporting.results import task_entry
+from ov_eval.reporting.results import group_entries, task_entry
 from ov_eval.reporting.run_files import load_run
 from ov_eval.rescore import rescore_main
 from ov_eval.scoring.judge_step import JudgeSettings, judge_endpoint_configured
@@ -242,6 +242,80 @@ def test_videochatgpt_consistency_pairs_rows_and_leaves_the_rest_out(server, tmp
     assert "Question 2: Which animal runs?" in user and "Predicted Answer to Question 2: the dog" in user
     assert (scores.n_judged, scores.n_judge_errors, scores.judge["n_excluded"]) == (1, 0, 4)
     assert [s.get("excluded") is None for s in scores.samples] == [True, False, False, False, False]
+
+
+# ---- verdicts read as the reference reads them ---------------------------------------------------------------
+
+OUT_OF_RANGE = {"six": "{'score': 6}", "seven": "{'score': 7}", "minus": "{'score': -1}", "true": "{'score': True}"}
+
+
+def out_of_range_judge(request: RecordedRequest) -> FakeResponse:
+    return completion(OUT_OF_RANGE[_last(r"Predicted Answer(?: to Question 1)?: (.*)", request.user)])
+
+
+@pytest.mark.parametrize("name, keys", [
+    ("videochatgpt_gen", ["gpt_eval_score_correctness,none", "gpt_eval_score_detailed_orientation,none",
+                          "gpt_eval_score_context,none"]),
+    ("videochatgpt_temporal", ["gpt_eval_score_temporal,none"]),
+    ("video_dc499", ["gpt_eval_score,none"]),
+])
+def test_video_scores_outside_0_to_5_are_kept_as_the_reference_keeps_them(tmp_path, name, keys):
+    docs = [{"video_name": f"v{i}", "question": f"What happens in video {i}?", "answer": "a dog runs"}
+            for i in range(4)]
+    with FakeJudgeServer(out_of_range_judge) as fake:
+        scores = score_docs(name, docs, list(OUT_OF_RANGE), settings(fake, tmp_path / "c"))
+        assert len(fake.requests) == 4 * len(keys)
+    assert scores.metrics == dict.fromkeys(keys, 13 / 4)  # (6 + 7 - 1 + 1) / 4
+    assert [[s[key] for s in scores.samples] for key in keys] == [[6.0, 7.0, -1.0, 1.0]] * len(keys)
+    assert (scores.n_judged, scores.n_judge_errors, scores.n_unresolved) == (4, 0, 0)
+
+
+def test_videochatgpt_consistency_keeps_scores_outside_0_to_5(tmp_path):
+    rows = [("v1", "What runs?", "None"), ("v1", "None", "Which animal runs?"),
+            ("v2", "What jumps?", "None"), ("v2", "None", "Who jumps?")]
+    docs = [{"video_name": v, "question_1": q1, "question_2": q2, "answer": "a dog"} for v, q1, q2 in rows]
+    with FakeJudgeServer(out_of_range_judge) as fake:
+        scores = score_docs("videochatgpt_consistency", docs, ["seven", "x", "minus", "y"],
+                            settings(fake, tmp_path / "c"))
+    assert scores.metrics == {"gpt_eval_score_consistency,none": 3.0}  # (7 - 1) / 2
+    assert (scores.n_judged, scores.n_unresolved) == (2, 0)
+
+
+def test_activitynetqa_reads_a_string_score_as_a_number(tmp_path):
+    docs = [{"video_name": "v0", "question_id": "v_v0_0", "question": "what is the man doing", "answer": "skiing",
+             "type": "0"}]
+    with FakeJudgeServer(lambda request: completion("{'pred': 'yes', 'score': '3'}")) as fake:
+        scores = score_docs("activitynetqa", docs, ["skiing"], settings(fake, tmp_path / "c"))
+    assert scores.metrics == {"gpt_eval_accuracy,none": 100.0, "gpt_eval_score,none": 3.0}
+    assert scores.samples[0]["judge"]["activitynetqa"]["verdict"] == {"pred": "yes", "score": 3.0}
+
+
+def test_mathverse_empty_response_makes_no_judge_call_and_scores_wrong(server, tmp_path):
+    _, scores = score("mathverse_testmini_vision_only", ["", "The angle is 40."], settings(server, tmp_path / "v"))
+    assert len(server.requests) == 2  # extraction and judgement of the second response only
+    assert scores.metrics == {"gpt_eval_score,none": 50.0}
+    assert [s["gpt_eval_score,none"] for s in scores.samples] == [0.0, 1.0]
+    assert "judge" not in scores.samples[0] and scores.samples[0]["unresolved"]
+    assert (scores.n_judged, scores.n_judge_errors, scores.n_unresolved) == (1, 0, 1)
+
+
+def test_mathvista_group_row_is_the_sample_weighted_mean_of_its_three_variants(server, tmp_path):
+    docs = FIXTURES["mathvista_testmini_format"]()
+    texts = {"mathvista_testmini_format": ["square", "There are 3 dots.", "1.5", "The slope is 0.25 here",
+                                           "The values are 1 and 2"],
+             "mathvista_testmini_cot": ["square", "3"],
+             "mathvista_testmini_solution": ["circle", "3", "1.5", "The values are 1 and 2"]}
+    entries = {}
+    for name, answers in texts.items():
+        task = load_task(name)
+        responses = [Response(f"k{i}", name, i, text, 5, 3, 1) for i, text in enumerate(answers)]
+        logged = {i: {"doc": docs[i], "arguments": {"text": f"prompt {i}"}} for i in range(len(answers))}
+        entries[name] = task_entry(task, score_task(task, responses, GENERATION, "published", predict_only=False,
+                                                    judge=settings(server, tmp_path / "v.sqlite"), logged=logged))
+    assert [entries[name]["gpt_eval_score,none"] for name in texts] == [60.0, 100.0, 25.0]
+    rows = group_entries(task_index().scored_groups(["mathvista_testmini"]), entries)
+    assert rows["mathvista_testmini"]["gpt_eval_score,none"] == pytest.approx((60 * 5 + 100 * 2 + 25 * 4) / 11)
+    assert rows["mathvista_testmini"]["n_samples"] == 11
 
 
 # ---- failures, cache, no endpoint ------------------------------------------------------------------------

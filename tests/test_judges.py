@@ -53,6 +53,9 @@ def test_parse_binary_judgement_rejects(reply):
     ("{'pred': 'yes', 'score': 4.8}", QAVerdict("yes", 4.8)),  # the float score is kept (release rules)
     ("{'pred': 'no', 'score': 0}", QAVerdict("no", 0)),
     ("  {'pred': 'Yes', 'score': 5}", QAVerdict("Yes", 5)),  # case kept: accuracy counts only 'yes'
+    ("{'pred': 'yes', 'score': '3'}", QAVerdict("yes", 3.0)),  # float('3'), as the reference
+    ("{'pred': 'no', 'score': True}", QAVerdict("no", 1.0)),
+    ("{'pred': 'yes', 'score': 6}", QAVerdict("yes", 6.0)),  # no range is imposed
 ])
 def test_parse_qa_verdict(reply, expected):
     assert parse_qa_verdict(reply) == expected
@@ -60,7 +63,8 @@ def test_parse_qa_verdict(reply, expected):
 
 
 @pytest.mark.parametrize("reply", [
-    "Sure! {'pred': 'yes', 'score': 4}", "{'pred': 'yes'}", "['yes', 4]", "{'pred': 'yes', 'score': '4'}",
+    "Sure! {'pred': 'yes', 'score': 4}", "{'pred': 'yes'}", "['yes', 4]", "{'pred': 'yes', 'score': 'four'}",
+    "{'pred': 'yes', 'score': 'nan'}", "{'pred': 'yes', 'score': 1e999}", "{'pred': 'yes', 'score': None}",
     "{'pred': 1, 'score': 4}", "yes, 4",
 ])
 def test_parse_qa_verdict_published_rejects(reply):
@@ -77,12 +81,15 @@ def test_parse_qa_verdict_corrected_cuts_out_the_dict():
 @pytest.mark.parametrize("reply, expected", [
     ("{'score': 4.8}", 4),  # int() truncates, as the reference (release rules)
     ("{'score': 5}", 5), ("{'score': '3'}", 3), ("{'score': 0.9}", 0), ("{'pred': 'yes', 'score': 2}", 2),
+    ("{'score': 6}", 6), ("{'score': 7}", 7), ("{'score': -1}", -1),  # outside 0-5: kept, as the reference
+    ("{'score': True}", 1), ("{'score': False}", 0),  # int(True)
 ])
 def test_parse_score_dict(reply, expected):
     assert parse_score_dict(reply) == expected
 
 
-@pytest.mark.parametrize("reply", ["{'score': 'high'}", "Score: 4", "{'pred': 'yes'}", "{'score': True}", ""])
+@pytest.mark.parametrize("reply", ["{'score': 'high'}", "Score: 4", "{'pred': 'yes'}", "{'score': '4.8'}",
+                                   "{'score': 1e999}", "{'score': None}", ""])
 def test_parse_score_dict_rejects(reply):
     with pytest.raises(VerdictParseError):
         parse_score_dict(reply)

@@ -317,3 +317,18 @@ def test_html_report_renders_in_headless_chromium(tmp_path):
     subprocess.run([*browser, f"--screenshot={shot}", "--window-size=1400,2400", page.as_uri()],
                    capture_output=True, timeout=120, check=True)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_mmmu_group_holds_val_and_test_and_its_row_stays_mmmu_vals(tmp_path, capsys):
+    """`--tasks mmmu` runs mmmu_val and mmmu_test (its submission file); the published MMMU row is mmmu_val's."""
+    from ov_eval.registry import task_index
+
+    assert task_index().scored_groups(["mmmu"]) == {"mmmu": ["mmmu_test", "mmmu_val"]}
+    path = write_run(tmp_path / "run", "20250103_100000", PRETRAINED, {
+        "mmmu_val": task({"mmmu_acc,none": 0.3}, (900, 900), "mmmu_acc,none", "mmmu"),
+        "mmmu_test": task({"submission,none": None}, (10500, 10500), "submission,none", "mmmu"),
+    }, groups={"mmmu": {}})
+    assert leaderboard_main([str(path), "--format", "csv"]) == 0
+    assert capsys.readouterr().out == (f"group,task,metric,{REF},{PRETRAINED},Δ {PRETRAINED} vs ref,note\n"
+                                       'image,mmmu_val,"mmmu_acc,none",31.40,30.00,-1.40,\n'
+                                       'image,mmmu_test,"submission,none",,,,\n')

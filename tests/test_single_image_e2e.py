@@ -13,7 +13,8 @@ from conftest import read_results, read_samples
 from fixtures.single_image import FIXTURES, write_fixture
 from ov_eval.cli import main
 
-JUDGE_TASKS = ["mathvista_testmini_format", "llava_in_the_wild", "mmvet", "mathverse_testmini_vision_intensive",
+MATHVISTA_VARIANTS = ["mathvista_testmini_cot", "mathvista_testmini_format", "mathvista_testmini_solution"]
+JUDGE_TASKS = [*MATHVISTA_VARIANTS, "llava_in_the_wild", "mmvet", "mathverse_testmini_vision_intensive",
                "mathverse_testmini_vision_only"]
 SCORED_TASKS = [name for name in FIXTURES if name not in JUDGE_TASKS]
 
@@ -21,7 +22,8 @@ SCORED_TASKS = [name for name in FIXTURES if name not in JUDGE_TASKS]
 @pytest.fixture(scope="module")
 def fixture_paths(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("single_image_data")
-    return {task: write_fixture(task, folder) for task in FIXTURES}
+    paths = {task: write_fixture(task, folder) for task in FIXTURES}
+    return paths | dict.fromkeys(MATHVISTA_VARIANTS, paths["mathvista_testmini_format"])  # one fixture, 3 prompts
 
 
 def _run(checkpoint: Path, tasks: list[str], paths: dict[str, Path], output: Path, *extra: str,
@@ -72,6 +74,9 @@ def test_judge_tasks_run_with_predict_only_and_groups(tiny_checkpoint, fixture_p
     results = read_results(tmp_path)
     assert set(results["results"]) == set(JUDGE_TASKS)
     assert set(results["groups"]) == set(groups)
+    assert results["groups"]["mathvista_testmini"]["n_samples"] == 6  # three variants, two docs each
+    prompts = [read_samples(tmp_path, name)[1]["arguments"]["text"] for name in MATHVISTA_VARIANTS]
+    assert prompts[0].startswith("Question: How many dots") and prompts[2] == prompts[0] + "\nSolution:"
     for task in JUDGE_TASKS:
         entry = results["results"][task]
         assert entry["n_samples"] == 2 and entry["n_errors"] == 0

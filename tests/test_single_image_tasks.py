@@ -73,10 +73,11 @@ def test_task_list_shows_the_17_tasks_and_their_groups(capsys):
     assert main(["--tasks", "list"]) == 0
     listing = capsys.readouterr().out
     for name in SINGLE_IMAGE_TASKS:
-        assert f"  {name}  (" in listing
+        assert f"\n  {name} " in listing
     assert len(SINGLE_IMAGE_TASKS) == 17
-    assert "  mmmu: mmmu_val\n" in listing
-    assert "  mathvista_testmini: mathvista_testmini_format\n" in listing
+    assert "  mmmu: mmmu_test, mmmu_val  [" in listing
+    assert ("  mathvista_testmini: mathvista_testmini_cot, mathvista_testmini_format, mathvista_testmini_solution  ["
+            in listing)
     assert "  mathverse_testmini_vision: mathverse_testmini_vision_intensive, mathverse_testmini_vision_only" in listing
 
 
@@ -144,14 +145,49 @@ MORE_PROMPTS = [
 ]
 
 
+# MathVista's `_cot` and `_solution` variants (release_rules.md §4): the hint sentences and the `Choices:` layout
+# of the reference's zero-shot step-by-step / solution queries; `_solution` ends in "Solution:", no space.
+MATHVISTA_COT = [
+    "Question: Which shape is shown?\nChoices:\n(A) circle\n(B) square\n(C) triangle\nHint: Please answer the "
+    "question and provide the correct option letter, e.g., A, B, C, D, at the end.",
+    "Question: How many dots are there?\nHint: Please answer the question requiring an integer answer and provide "
+    "the final value, e.g., 1, 2, 3, at the end.",
+    "Question: What is the length of the bar? (Unit: cm)\nHint: Please answer the question requiring a "
+    "floating-point number with one decimal place and provide the final value, e.g., 1.2, 1.3, 1.4, at the end.",
+    "Question: What is the slope of the line?\nHint: Please answer the question requiring a floating-point number "
+    "with two decimal places and provide the final value, e.g., 1.23, 1.34, 1.45, at the end.",
+    "Question: Which values are marked?\nHint: Please answer the question requiring a Python list as an answer and "
+    "provide the final list, e.g., [1, 2, 3], [1.2, 1.3, 1.4], at the end.",
+]
+MORE_PROMPTS += [("mathvista_testmini_cot", i, text) for i, text in enumerate(MATHVISTA_COT)]
+MORE_PROMPTS += [("mathvista_testmini_solution", i, text + "\nSolution:") for i, text in enumerate(MATHVISTA_COT)]
+MATHVISTA_VARIANTS = ["mathvista_testmini_cot", "mathvista_testmini_format", "mathvista_testmini_solution"]
+
+
+@pytest.fixture(scope="module")
+def load_any(fixture_paths):
+    """load(name, profile) for the fixture tasks and the MathVista variants (they read _format's fixture)."""
+    return task_loader(fixture_paths | dict.fromkeys(MATHVISTA_VARIANTS, fixture_paths["mathvista_testmini_format"]))
+
+
+def test_mathvista_variants_differ_only_in_their_prompts(load_any):
+    tasks = [load_any(name) for name in MATHVISTA_VARIANTS]
+    assert task_index().groups["mathvista_testmini"] == MATHVISTA_VARIANTS
+    shared = [task.config.model_dump(exclude={"task"}) for task in tasks]
+    assert shared[0] == shared[1] == shared[2] and shared[0]["group"] == ["mathvista_testmini"]
+    assert len({task.text(task.doc(0), 0) for task in tasks}) == 3
+    assert tasks[2].text(tasks[2].doc(1), 1).endswith("at the end.\nSolution:")
+
+
 @pytest.mark.parametrize("name,doc_id,expected", [(n, d, e) for n, (d, e) in PROMPTS.items()] + MORE_PROMPTS)
-def test_prompt_equals_the_reference_example(load, name, doc_id, expected):
-    task = load(name)
+def test_prompt_equals_the_reference_example(load_any, name, doc_id, expected):
+    task = load_any(name)
     assert task.text(task.doc(doc_id), doc_id) == expected
 
 
 def test_every_task_has_a_prompt_check():
-    assert set(PROMPTS) | {n for n, _, _ in MORE_PROMPTS} | {"mathverse_testmini_vision_intensive"} == set(FIXTURES)
+    assert set(PROMPTS) | {n for n, _, _ in MORE_PROMPTS} | {"mathverse_testmini_vision_intensive"} == set(
+        FIXTURES) | set(MATHVISTA_VARIANTS)
 
 
 def test_mmmu_images_are_the_referenced_columns_in_order(load):

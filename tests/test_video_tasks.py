@@ -323,7 +323,9 @@ def test_judge_verdict_metrics():
     assert judge_yes("Yes", None, {}, "published") == 0.0  # case-sensitive
     assert judge_yes("", None, {}, "published") is None
     assert judge_score_0_5("4.8", None, {}, "published") == 4.8
-    assert judge_score_0_5("7", None, {}, "published") is None
+    assert judge_score_0_5(7, None, {}, "published") == 7.0  # outside 0-5: kept, as the reference keeps it
+    assert judge_score_0_5(-1, None, {}, "published") == -1.0
+    assert judge_score_0_5(float("nan"), None, {}, "published") is None
     assert judge_score_0_5(4, None, {}, "published") == 4.0  # VideoChatGPT's parsed int
     assert judge_score_0_5(None, None, {}, "published") is None
 

@@ -20,7 +20,7 @@ class VerdictParseError(ValueError):
 @dataclass(frozen=True)
 class QAVerdict:
     pred: str  # kept as written: the accuracy counts only pred == "yes" (case-sensitive), as the reference
-    score: float  # kept as written (4.8 stays 4.8), unlike VideoChatGPT
+    score: float  # float(score), as the reference: 4.8 stays 4.8 (unlike VideoChatGPT), '3' is 3.0
 
 
 def _excerpt(reply: str) -> str:
@@ -61,10 +61,17 @@ def _literal_dict(text: str, reply: str) -> dict:
     return value
 
 
-def _number(value: object, key: str, reply: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+def _converted(value: object, convert: type, key: str, reply: str) -> int | float:
+    """`int(value)` or `float(value)` as the reference applies it to the verdict's value, so numeric strings
+    and booleans are read too ('3' -> 3, True -> 1) and no range is imposed; a value it cannot convert, or a
+    non-finite one, is not a verdict."""
+    try:
+        number = convert(value)
+    except (TypeError, ValueError, OverflowError):
+        raise VerdictParseError(f"'{key}' is not a number {convert.__name__}() reads: {_excerpt(reply)}") from None
+    if isinstance(number, float) and not math.isfinite(number):
         raise VerdictParseError(f"'{key}' is not a finite number: {_excerpt(reply)}")
-    return value
+    return number
 
 
 def parse_qa_verdict(reply: str) -> QAVerdict:
@@ -85,21 +92,16 @@ def _qa_from_dict(verdict: dict, reply: str) -> QAVerdict:
         raise VerdictParseError(f"expected keys 'pred' and 'score': {_excerpt(reply)}")
     if not isinstance(verdict["pred"], str):
         raise VerdictParseError(f"'pred' is not a string: {_excerpt(reply)}")
-    return QAVerdict(pred=verdict["pred"], score=_number(verdict["score"], "score", reply))
+    return QAVerdict(pred=verdict["pred"], score=_converted(verdict["score"], float, "score", reply))
 
 
 def parse_score_dict(reply: str) -> int:
-    """VideoChatGPT / VideoDC: `ast.literal_eval` of the reply, then int(score), which truncates (4.8 -> 4)."""
+    """VideoChatGPT / VideoDC: `ast.literal_eval` of the reply, then int(score), which truncates (4.8 -> 4) and
+    keeps a score outside 0-5 (6 stays 6, -1 stays -1)."""
     verdict = _literal_dict(reply, reply)
     if "score" not in verdict:
         raise VerdictParseError(f"expected key 'score': {_excerpt(reply)}")
-    score = verdict["score"]
-    if isinstance(score, str):
-        try:
-            return int(score)  # the reference's int() also reads '4'
-        except ValueError:
-            raise VerdictParseError(f"'score' is not an integer string: {_excerpt(reply)}") from None
-    return int(_number(score, "score", reply))
+    return _converted(verdict["score"], int, "score", reply)
 
 
 def parse_mmvet_grade(reply: str) -> float:

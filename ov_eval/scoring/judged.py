@@ -149,14 +149,20 @@ def mathverse_last_words(response: str, count: int = 30) -> str:
 
 
 @register_judge_step("mathverse_extract")
-def _mathverse_extract(ctx: JudgeContext) -> dict[str, str]:
+def _mathverse_extract(ctx: JudgeContext) -> dict[str, str] | None:
+    """An empty response is not sent (the reference extracts "" without a call); it then scores wrong."""
+    if not ctx.response:
+        return None
     return {"response": mathverse_last_words(ctx.response)}
 
 
 @register_judge_step("mathverse_judgement")
-def _mathverse_judgement(ctx: JudgeContext) -> dict[str, str]:
-    """Published: the extraction of the previous kind, against `question`; corrected (no extraction step):
-    the truncated response against `question_for_eval`."""
+def _mathverse_judgement(ctx: JudgeContext) -> dict[str, str] | None:
+    """Published: the extraction of the previous kind, against `question`; an empty response has none and
+    is not judged (no grade: unresolved, scored wrong). Corrected (no extraction step): the truncated
+    response against `question_for_eval`."""
+    if ctx.profile != "corrected" and not ctx.response:
+        return None
     question = ctx.doc["question_for_eval"] if ctx.profile == "corrected" else ctx.doc["question"]
     extraction = ctx.verdicts.get("mathverse_extract", mathverse_last_words(ctx.response))
     return {"question": question, "answer": str(ctx.doc["answer"]), "extraction": extraction}

@@ -186,10 +186,11 @@ def judge_yes(prediction: Any, target: Any, doc: dict, profile: str) -> float | 
 
 @register_metric("judge_score_0_5")
 def judge_score_0_5(prediction: Any, target: Any, doc: dict, profile: str) -> float | None:
-    """A 0-5 judge score (ActivityNetQA keeps floats, VideoChatGPT's parser has already truncated to int);
-    None when it is not a number in range."""
+    """The judge's score on its 0-5 scale (ActivityNetQA keeps floats, VideoChatGPT's parser has already
+    truncated to int), kept as the reference keeps it even outside that scale (6, -1); None when it is not a
+    finite number."""
     try:
         score = float(prediction)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return score if 0.0 <= score <= 5.0 and not math.isnan(score) else None
+    return score if math.isfinite(score) else None
