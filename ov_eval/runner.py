@@ -69,7 +69,7 @@ def _load_tasks(config: RunConfig) -> tuple[list[Task], dict[str, list[str]]]:
     judge_available = judge_endpoint_configured()
     for task in tasks:  # fail before the model loads: bad dataset paths, judge tasks without a judge
         task.check_scorable(config.predict_only, judge_available)
-        _ = task.dataset
+        task.check_columns()
     groups = {name: index.groups[name] for name in config.tasks if name in index.groups}
     return tasks, groups
 

@@ -5,6 +5,8 @@ import hashlib
 import importlib.util
 import inspect
 import json
+import re
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -78,6 +80,7 @@ class Task:
             self._aggregation_fn(spec.aggregation)
         for step in self.config.filter.steps:
             self._resolve(step, scoring.FILTERS, "filter step")
+        self.generation({})
         headline = self.config.headline_metric
         if headline is not None and headline not in self.metric_keys():
             raise OvEvalError(f"{self.source_path}: headline_metric '{headline}' is not one of the result keys "
@@ -124,6 +127,38 @@ class Task:
             self._dataset = load_split(self.dataset_source(), self.name)
         return self._dataset
 
+    def read_columns(self) -> list[tuple[str, str]]:
+        """(YAML key, column) for every dataset column the YAML reads; parts a hook replaces are the hook's."""
+        config, read = self.config, []
+        if self._hook("doc_to_text") is None:
+            computed = {"options"} if config.prompt.options_field else set()
+            for _, name, _, _ in string.Formatter().parse(config.prompt.text):
+                column = re.split(r"[.\[]", name, maxsplit=1)[0] if name else ""
+                if column and column not in computed:
+                    read.append(("prompt.text", column))
+            if config.prompt.options_field:
+                read.append(("prompt.options_field", config.prompt.options_field))
+        if self._hook("doc_to_target") is None:
+            read.append(("target.field", config.target.field))
+        if config.visual.kind == "video":
+            read.append(("visual.fields", config.visual.fields[0]))
+        for i, spec in enumerate(config.metrics):
+            read += [(f"metrics[{i}].where", column) for column in spec.where]
+            read += [(f"metrics[{i}].where_not", column) for column in spec.where_not]
+        return read
+
+    def check_columns(self) -> None:
+        """Every column the YAML reads exists in the dataset: checked at load, before the model loads."""
+        columns = self.dataset.column_names
+        read = self.read_columns()
+        images = self.config.visual.fields if self.config.visual.kind == "image" else []
+        if images and self._hook("doc_to_visual") is None and not set(images) & set(columns):
+            read.append(("visual.fields", images[0]))  # image columns may be absent (up to N images), not all
+        for key, column in read:
+            if column not in columns:
+                raise OvEvalError(f"task '{self.name}': {key} reads column '{column}', which the dataset lacks"
+                                  f"{did_you_mean(column, columns)}; its columns: {', '.join(columns)}")
+
     def provenance(self) -> dict[str, Any]:
         source = self.dataset_source()
         return {"dataset": source.path, "dataset_config": source.name, "split": source.split,
@@ -142,9 +177,14 @@ class Task:
 
     # ---- prompting --------------------------------------------------------------------------------
     def generation(self, overrides: dict[str, Any]) -> GenerationSettings:
-        values = self.config.generation.model_dump() | overrides
-        values["until"] = tuple(values.get("until") or ())
-        return GenerationSettings(**values)
+        try:
+            GenerationSettings.from_values(self.config.generation.model_dump())
+        except ValueError as exc:
+            raise OvEvalError(f"{self.source_path}: generation: {exc}") from None
+        try:
+            return GenerationSettings.from_values(self.config.generation.model_dump() | overrides)
+        except ValueError as exc:
+            raise OvEvalError(f"--gen_kwargs: {exc}") from None
 
     def text(self, doc: dict[str, Any], doc_id: int) -> str:
         hook = self._hook("doc_to_text")
