@@ -31,14 +31,14 @@ def test_misspelt_key_names_file_and_key(tmp_path):
     path = write(tmp_path, "t.yaml", MINIMAL.format(name="t") + "promt: {text: x}\n")
     with pytest.raises(OvEvalError) as err:
         load_task_config(path)
-    assert str(err.value) == f"{path}: unknown key 'promt'"
+    assert str(err.value) == f"{path}: unknown key 'promt' (did you mean 'prompt'?)"
 
 
 def test_nested_misspelt_key_and_missing_key(tmp_path):
     path = write(tmp_path, "t.yaml", "task: t\ndataset: {path: x, split: s, revison: r}\nmetrics: [{metric: m}]\n")
     with pytest.raises(OvEvalError) as err:
         load_task_config(path)
-    assert "unknown key 'dataset.revison'" in str(err.value)
+    assert "unknown key 'dataset.revison' (did you mean 'revision'?)" in str(err.value)
     assert "missing key 'target'" in str(err.value)
     assert str(path) in str(err.value)
 
