@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ov_eval.errors import OvEvalError, did_you_mean
+from ov_eval.errors import OvEvalError, RunInterrupted, did_you_mean
 
 
 
@@ -157,6 +157,11 @@ def _configure_logging(verbosity: str) -> None:
 
 def run_eval(argv: list[str]) -> int:
     args = _parse_known(_eval_parser(), argv)
+    checked = {} if args.tasks in (None, "", "list") else dict(  # every flag checked before anything heavy loads
+        batch_size=_integer("--batch_size", args.batch_size), limit=_limit(args.limit),
+        gen_kwargs=_gen_kwargs(args.gen_kwargs), seed=_seeds(args.seed),
+        dataset_overrides=_overrides(args.dataset_override), workers=_integer("--workers", args.workers, minimum=0),
+        judge_concurrency=_integer("--judge_concurrency", args.judge_concurrency))
     _configure_logging(args.verbosity)
     from ov_eval.registry import task_index
 
@@ -169,12 +174,9 @@ def run_eval(argv: list[str]) -> int:
 
     config = RunConfig(
         model=args.model, model_args=args.model_args, tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
-        batch_size=_integer("--batch_size", args.batch_size), limit=_limit(args.limit),
         log_samples=args.log_samples, log_samples_suffix=args.log_samples_suffix, output_path=args.output_path,
-        gen_kwargs=_gen_kwargs(args.gen_kwargs), predict_only=args.predict_only, seed=_seeds(args.seed),
-        include_path=args.include_path, dataset_overrides=_overrides(args.dataset_override),
-        scoring_profile=args.scoring_profile, workers=_integer("--workers", args.workers, minimum=0),
-        judge_model=args.judge_model, judge_concurrency=_integer("--judge_concurrency", args.judge_concurrency))
+        predict_only=args.predict_only, include_path=args.include_path, scoring_profile=args.scoring_profile,
+        judge_model=args.judge_model, **checked)
     evaluate(config)
     return 0
 
@@ -226,3 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     except OvEvalError as exc:
         print(f"ov_eval: error: {exc}", file=sys.stderr)
         return 2
+    except RunInterrupted as exc:
+        print(exc, file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

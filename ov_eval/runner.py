@@ -13,11 +13,13 @@ import torch
 from tqdm import tqdm
 
 from ov_eval.distributed import ProcessLayout
-from ov_eval.errors import OvEvalError, did_you_mean
+from ov_eval.errors import OvEvalError, RunInterrupted, did_you_mean
 from ov_eval.generate import run_requests
 from ov_eval.journal import Journal
 from ov_eval.models.base import adapter_class, parse_model_args
+from ov_eval.pipeline import SampleFailure
 from ov_eval.registry import task_index
+from ov_eval.run_folder import claim_output_folder
 from ov_eval.reporting.submissions import write_submissions
 from ov_eval.reporting.results import build_results, model_folder_name, write_outputs
 from ov_eval.reporting.leaderboard import comparison_table
@@ -77,7 +79,12 @@ def _load_tasks(config: RunConfig) -> tuple[list[Task], dict[str, list[str]]]:
 def _generate_task(task: Task, config: RunConfig, adapter: Any, layout: ProcessLayout, journal: Journal,
                    finished: dict[str, Response]) -> list[Response]:
     generation = task.generation(config.gen_kwargs)
-    requests = [task.request(i, generation, adapter.identity) for i in layout.shard(task.doc_ids(config.limit))]
+    requests, unusable = [], []
+    for doc_id in layout.shard(task.doc_ids(config.limit)):
+        try:
+            requests.append(task.request(doc_id, generation, adapter.identity))
+        except SampleFailure as failure:  # e.g. a prompt field that is not text: that sample's error
+            unusable.append(Response(f"{task.name}:{doc_id}", task.name, doc_id, None, error=str(failure)))
     todo = [r for r in requests if r.key not in finished]
     if len(todo) < len(requests):
         log.info("task %s: %d of %d samples taken from the journal", task.name, len(requests) - len(todo),
@@ -90,23 +97,32 @@ def _generate_task(task: Task, config: RunConfig, adapter: Any, layout: ProcessL
                 journal.append(response)
             fresh[response.key] = response
             bar.update()
-    return [finished.get(r.key) or fresh[r.key] for r in requests]
+    return [finished.get(r.key) or fresh[r.key] for r in requests] + unusable
 
 
 def evaluate(config: RunConfig) -> dict[str, Any] | None:
-    """Run the evaluation; rank 0 returns the results (other ranks None)."""
+    """Run the evaluation; rank 0 returns the results (other ranks None). Ctrl-C raises RunInterrupted."""
     layout = ProcessLayout.from_environment()
     tasks, groups = _load_tasks(config)
     _seed_everything(config.seed)
     model_args = parse_model_args(config.model_args)
-    adapter = adapter_class(config.model)(model_args, batch_size=config.batch_size, device=layout.device)
     out_dir = Path(config.output_path) / model_folder_name(config.model, model_args)
-    journal = Journal(out_dir / ".journal", layout.rank)
+    with claim_output_folder(out_dir, config.output_path, hold_lock=layout.is_main):
+        journal = Journal(out_dir / ".journal", layout.rank)
+        try:
+            return _evaluate_in(out_dir, journal, config, layout, tasks, groups, model_args)
+        except KeyboardInterrupt:
+            raise RunInterrupted(journal.records) from None
+        finally:
+            journal.close()
+
+
+def _evaluate_in(out_dir: Path, journal: Journal, config: RunConfig, layout: ProcessLayout, tasks: list[Task],
+                 groups: dict[str, list[str]], model_args: dict[str, str]) -> dict[str, Any] | None:
+    adapter = adapter_class(config.model)(model_args, batch_size=config.batch_size, device=layout.device)
     finished = journal.load()
-    try:
-        local = {task.name: _generate_task(task, config, adapter, layout, journal, finished) for task in tasks}
-    finally:
-        journal.close()
+    local = {task.name: _generate_task(task, config, adapter, layout, journal, finished) for task in tasks}
+    journal.close()
     gathered = layout.gather(local)
     if not layout.is_main:
         return None

@@ -19,6 +19,7 @@ from ov_eval.data.datasets import DatasetSource, dataset_fingerprint, load_split
 from ov_eval.data.media import media_digest
 from ov_eval.data.video_archives import VideoPathError, prepare_video_folder, resolve_video
 from ov_eval.errors import OvEvalError, did_you_mean
+from ov_eval.pipeline import SampleFailure
 from ov_eval.scoring import registry as scoring
 from ov_eval.scoring.normalize import strip_reasoning_blocks
 from ov_eval.types import GenerationSettings, MediaRef, Request
@@ -131,11 +132,7 @@ class Task:
         """(YAML key, column) for every dataset column the YAML reads; parts a hook replaces are the hook's."""
         config, read = self.config, []
         if self._hook("doc_to_text") is None:
-            computed = {"options"} if config.prompt.options_field else set()
-            for _, name, _, _ in string.Formatter().parse(config.prompt.text):
-                column = re.split(r"[.\[]", name, maxsplit=1)[0] if name else ""
-                if column and column not in computed:
-                    read.append(("prompt.text", column))
+            read += [("prompt.text", column) for column in self._prompt_columns()]
             if config.prompt.options_field:
                 read.append(("prompt.options_field", config.prompt.options_field))
         if self._hook("doc_to_target") is None:
@@ -146,6 +143,13 @@ class Task:
             read += [(f"metrics[{i}].where", column) for column in spec.where]
             read += [(f"metrics[{i}].where_not", column) for column in spec.where_not]
         return read
+
+    def _prompt_columns(self) -> list[str]:
+        """The doc fields `prompt.text` formats ({options} aside when options_field renders it)."""
+        computed = {"options"} if self.config.prompt.options_field else set()
+        names = (name for _, name, _, _ in string.Formatter().parse(self.config.prompt.text) if name)
+        columns = (re.split(r"[.\[]", name, maxsplit=1)[0] for name in names)
+        return list(dict.fromkeys(c for c in columns if c and c not in computed))
 
     def check_columns(self) -> None:
         """Every column the YAML reads exists in the dataset: checked at load, before the model loads."""
@@ -192,6 +196,9 @@ class Task:
             return hook(doc, task=self) if "task" in inspect.signature(hook).parameters else hook(doc)
         prompt = self.config.prompt
         fields = dict(doc)
+        for column in self._prompt_columns():
+            if isinstance(fields.get(column), bytes):
+                fields[column] = self._utf8_text(fields[column], column, doc_id)
         if prompt.options_field:
             fields["options"] = render_options(list(doc[prompt.options_field]))
         try:
@@ -199,6 +206,13 @@ class Task:
         except (KeyError, IndexError) as exc:
             raise OvEvalError(f"task '{self.name}', doc {doc_id}: prompt names missing field {exc}") from None
         return prompt.pre_prompt + body + prompt.post_prompt
+
+    def _utf8_text(self, value: bytes, column: str, doc_id: int) -> str:
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SampleFailure(f"task '{self.name}', doc {doc_id}, field '{column}': not UTF-8 text (byte "
+                                f"0x{value[exc.start]:02x} at position {exc.start})") from None
 
     def media(self, doc: dict[str, Any], doc_id: int) -> tuple[MediaRef, ...]:
         visual = self.config.visual
