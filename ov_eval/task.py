@@ -81,7 +81,10 @@ class Task:
             self._aggregation_fn(spec.aggregation)
         for step in self.config.filter.steps:
             self._resolve(step, scoring.FILTERS, "filter step")
-        self.generation({})
+        try:
+            GenerationSettings.from_values(self.config.generation.model_dump())
+        except ValueError as exc:
+            raise OvEvalError(f"{self.source_path}: generation: {exc}") from None
         headline = self.config.headline_metric
         if headline is not None and headline not in self.metric_keys():
             raise OvEvalError(f"{self.source_path}: headline_metric '{headline}' is not one of the result keys "
@@ -181,10 +184,6 @@ class Task:
 
     # ---- prompting --------------------------------------------------------------------------------
     def generation(self, overrides: dict[str, Any]) -> GenerationSettings:
-        try:
-            GenerationSettings.from_values(self.config.generation.model_dump())
-        except ValueError as exc:
-            raise OvEvalError(f"{self.source_path}: generation: {exc}") from None
         try:
             return GenerationSettings.from_values(self.config.generation.model_dump() | overrides)
         except ValueError as exc:

@@ -141,3 +141,12 @@ def test_tasks_are_found_from_a_non_editable_install(tmp_path):
     folder, groups = out.stdout.splitlines()
     assert folder.startswith(str(target))
     assert groups == "['demo_chart', 'demo_colours', 'demo_counts', 'demo_shapes', 'demo_video']"
+
+
+def test_generation_setting_out_of_range_names_file_and_setting(tmp_path):
+    from ov_eval.task import Task
+
+    path = write(tmp_path, "t.yaml", MINIMAL.format(name="t") + "generation: {max_new_tokens: 0}\n")
+    with pytest.raises(OvEvalError) as err:
+        Task.load(path)
+    assert str(err.value) == f"{path}: generation: max_new_tokens must be a positive integer, got 0"
