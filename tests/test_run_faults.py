@@ -1,5 +1,4 @@
 """Faults during a run: per-sample input faults recorded on their sample, Ctrl-C, two runs on one folder."""
-import json
 import re
 import signal
 import subprocess
