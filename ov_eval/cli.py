@@ -7,18 +7,25 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ov_eval.errors import OvEvalError, did_you_mean
+from ov_eval.errors import OvEvalError, RunInterrupted, did_you_mean
 
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's own errors (a missing value, a bad choice) as one `ov_eval: error:` line, no usage block."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise OvEvalError(message)
 
 
 def _eval_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ov_eval", allow_abbrev=False,
+    parser = _Parser(prog="ov_eval", allow_abbrev=False,
                                      description="Evaluate LLaVA-OneVision models (reference-compatible flags).")
     parser.add_argument("--model", default="llava_onevision", help="model adapter name, or package.module:Class")
     parser.add_argument("--model_args", default="", help="k=v,k=v, e.g. pretrained=DIR,conv_template=qwen_1_5")
     parser.add_argument("--tasks", default=None, help="comma-separated tasks or groups; `list` lists them")
     parser.add_argument("--batch_size", default="1", help="samples per model call")
-    parser.add_argument("--limit", default=None, help="first N documents of each task (or a fraction < 1)")
+    parser.add_argument("--limit", default=None, help="first N documents of each task, or a share in (0, 1)")
     parser.add_argument("--log_samples", action="store_true", help="write samples_<task>.jsonl")
     parser.add_argument("--log_samples_suffix", default="model_outputs", help="recorded with the run")
     parser.add_argument("--output_path", default="./logs", help="output folder (results, samples, journal)")
@@ -31,7 +38,7 @@ def _eval_parser() -> argparse.ArgumentParser:
                         help="replace a task's dataset by a local parquet file/folder or saved dataset")
     parser.add_argument("--scoring_profile", default="published", choices=["published", "corrected"],
                         help="scoring rules: as published (default) or with the reference's later fixes")
-    parser.add_argument("--workers", type=int, default=2, help="media/preprocessing workers (0 = inline)")
+    parser.add_argument("--workers", default="2", help="media/preprocessing workers (0 = inline)")
     parser.add_argument("--judge_model", default=None,
                         help="LLM judge model for every judge task (default: each task's YAML)")
     parser.add_argument("--judge_concurrency", default="8", help="judge requests in flight (default 8)")
@@ -39,7 +46,7 @@ def _eval_parser() -> argparse.ArgumentParser:
 
 
 def _tiny_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ov_eval tiny-checkpoint", allow_abbrev=False,
+    parser = _Parser(prog="ov_eval tiny-checkpoint", allow_abbrev=False,
                                      description="Write a tiny random-weight OneVision checkpoint.")
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--seed", type=int, default=0)
@@ -57,22 +64,43 @@ def _parse_known(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.N
     return args
 
 
-def _number(flag: str, text: str | None, kind: type) -> Any:
-    if text is None:
-        return None
+def _integer(flag: str, text: str, minimum: int = 1) -> int:
     try:
-        value = kind(text)
+        value = int(text)
     except ValueError:
-        raise OvEvalError(f"{flag}: '{text}' is not a {kind.__name__}") from None
-    if value <= 0:
-        raise OvEvalError(f"{flag}: must be positive, got {text}")
+        raise OvEvalError(f"{flag}: '{text}' is not an integer") from None
+    if value < minimum:
+        raise OvEvalError(f"{flag}: must be {'positive' if minimum == 1 else f'at least {minimum}'}, got {text}")
     return value
 
 
 def _limit(text: str | None) -> int | float | None:
+    """A count (a positive integer) or a share of each task's documents (strictly between 0 and 1)."""
     if text is None:
         return None
-    return _number("--limit", text, float if "." in text else int)
+    try:
+        return _integer("--limit", text)
+    except OvEvalError:
+        pass
+    try:
+        share = float(text)
+    except ValueError:
+        share = None
+    if share is None or not 0 < share < 1:
+        raise OvEvalError(f"--limit: '{text}' is neither a positive whole number of documents nor a share "
+                          "between 0 and 1")
+    return share
+
+
+def _seeds(text: str) -> list[int]:
+    """One seed for python, numpy and torch, or three; numpy accepts 0 to 2**32 - 1."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) not in (1, 3):
+        raise OvEvalError(f"--seed: '{text}' must be one integer or three (python,numpy,torch)")
+    seeds = [_integer("--seed", p, minimum=0) for p in parts]
+    if any(seed >= 2**32 for seed in seeds):
+        raise OvEvalError(f"--seed: '{text}': each seed must be below 2**32")
+    return seeds
 
 
 def _key_values(flag: str, text: str) -> dict[str, Any]:
@@ -105,6 +133,10 @@ def _gen_kwargs(text: str) -> dict[str, Any]:
     for key in values:
         if key not in known:
             raise OvEvalError(f"--gen_kwargs: unknown setting '{key}'{did_you_mean(key, known)}")
+    try:
+        GenerationSettings.from_values(values)
+    except ValueError as exc:
+        raise OvEvalError(f"--gen_kwargs: {exc}") from None
     return values
 
 
@@ -125,6 +157,11 @@ def _configure_logging(verbosity: str) -> None:
 
 def run_eval(argv: list[str]) -> int:
     args = _parse_known(_eval_parser(), argv)
+    checked = {} if args.tasks in (None, "", "list") else dict(  # every flag checked before anything heavy loads
+        batch_size=_integer("--batch_size", args.batch_size), limit=_limit(args.limit),
+        gen_kwargs=_gen_kwargs(args.gen_kwargs), seed=_seeds(args.seed),
+        dataset_overrides=_overrides(args.dataset_override), workers=_integer("--workers", args.workers, minimum=0),
+        judge_concurrency=_integer("--judge_concurrency", args.judge_concurrency))
     _configure_logging(args.verbosity)
     from ov_eval.registry import task_index
 
@@ -135,15 +172,11 @@ def run_eval(argv: list[str]) -> int:
         return 0
     from ov_eval.runner import RunConfig, evaluate
 
-    seeds = [int(s) for s in args.seed.split(",")] if args.seed else [0]
     config = RunConfig(
         model=args.model, model_args=args.model_args, tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
-        batch_size=_number("--batch_size", args.batch_size, int), limit=_limit(args.limit),
         log_samples=args.log_samples, log_samples_suffix=args.log_samples_suffix, output_path=args.output_path,
-        gen_kwargs=_gen_kwargs(args.gen_kwargs), predict_only=args.predict_only, seed=seeds,
-        include_path=args.include_path, dataset_overrides=_overrides(args.dataset_override),
-        scoring_profile=args.scoring_profile, workers=args.workers, judge_model=args.judge_model,
-        judge_concurrency=_number("--judge_concurrency", args.judge_concurrency, int))
+        predict_only=args.predict_only, include_path=args.include_path, scoring_profile=args.scoring_profile,
+        judge_model=args.judge_model, **checked)
     evaluate(config)
     return 0
 
@@ -158,7 +191,7 @@ def run_tiny_checkpoint(argv: list[str]) -> int:
 
 
 def _submit_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ov_eval submit", allow_abbrev=False,
+    parser = _Parser(prog="ov_eval submit", allow_abbrev=False,
                                      description="Regenerate leaderboard submission files from a logged run.")
     parser.add_argument("run_dir", type=Path, help="the run folder: {output_path}/{model}")
     parser.add_argument("--task", action="append", default=[], help="mmmu_test, egoschema, ... (default: all)")
@@ -195,3 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     except OvEvalError as exc:
         print(f"ov_eval: error: {exc}", file=sys.stderr)
         return 2
+    except RunInterrupted as exc:
+        print(exc, file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -5,12 +5,12 @@ import copy
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ov_eval.errors import OvEvalError
+from ov_eval.errors import OvEvalError, did_you_mean
 from ov_eval.scoring.normalize import PROFILES
 
 
@@ -175,12 +175,35 @@ def resolve_includes(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     return deep_merge(merged, data)
 
 
+def _schema_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The schema class that holds the key at `loc` (list indexes and dict keys are stepped over)."""
+    model: type[BaseModel] = TaskConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        candidates = [field.annotation]
+        while candidates:
+            annotation = candidates.pop()
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                model = annotation
+                break
+            candidates += list(get_args(annotation))
+        else:
+            return None
+    return model
+
+
 def _describe_validation_error(path: Path, exc: ValidationError) -> str:
     problems = []
     for err in exc.errors():
         key = ".".join(str(part) for part in err["loc"]) or "<top>"
         if err["type"] == "extra_forbidden":
-            problems.append(f"unknown key '{key}'")
+            schema = _schema_at(tuple(err["loc"]))
+            hint = did_you_mean(str(err["loc"][-1]), schema.model_fields) if schema is not None else ""
+            problems.append(f"unknown key '{key}'{hint}")
         elif err["type"] == "missing":
             problems.append(f"missing key '{key}'")
         else:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Iterable
 
 
@@ -13,3 +14,19 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def without_addresses(text: str) -> str:
+    """`<_io.BytesIO object at 0x7f...>` -> `<_io.BytesIO object>`: identical runs log identical errors."""
+    return _ADDRESS.sub("", text)
+
+
+class RunInterrupted(Exception):
+    """Ctrl-C during a run; `journaled` responses are kept for the next run of the same command."""
+
+    def __init__(self, journaled: int) -> None:
+        super().__init__(f"interrupted: {journaled} samples journaled; run the same command again to resume")
+        self.journaled = journaled

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from ov_eval.data.media import MediaError, decode_image, decode_video
-from ov_eval.errors import OvEvalError
+from ov_eval.errors import OvEvalError, without_addresses
 from ov_eval.models.base import ModelAdapter
 from ov_eval.models.batching import batching_order, split_batches
 from ov_eval.pipeline import SampleFailure, prefetch
@@ -25,7 +25,7 @@ def _prepare(adapter: ModelAdapter, request: Request):
     try:
         return adapter.prepare(model_input(request, adapter))
     except (MediaError, OvEvalError) as exc:
-        raise SampleFailure(str(exc)) from None
+        raise SampleFailure(without_addresses(str(exc))) from None
 
 
 def run_requests(adapter: ModelAdapter, requests: list[Request], batch_size: int, workers: int,

@@ -13,12 +13,14 @@ import torch
 from tqdm import tqdm
 
 from ov_eval.distributed import ProcessLayout
-from ov_eval.errors import OvEvalError, did_you_mean
+from ov_eval.errors import OvEvalError, RunInterrupted, did_you_mean
 from ov_eval.generate import run_requests
 from ov_eval.journal import Journal
 from ov_eval.models.base import adapter_class, parse_model_args
 from ov_eval.models.sticky_pad import ordered_samples, sticky_pad_keys
+from ov_eval.pipeline import SampleFailure
 from ov_eval.registry import task_index
+from ov_eval.run_folder import claim_output_folder
 from ov_eval.reporting.submissions import write_submissions
 from ov_eval.reporting.results import build_results, model_folder_name, write_outputs
 from ov_eval.reporting.leaderboard import comparison_table
@@ -70,13 +72,21 @@ def _load_tasks(config: RunConfig) -> tuple[list[Task], dict[str, list[str]]]:
     judge_available = judge_endpoint_configured()
     for task in tasks:  # fail before the model loads: bad dataset paths, judge tasks without a judge
         task.check_scorable(config.predict_only, judge_available)
-        _ = task.dataset
+        task.check_columns()
     return tasks, index.scored_groups(config.tasks)
 
 
-def _task_requests(task: Task, config: RunConfig, adapter: Any, layout: ProcessLayout) -> list[Request]:
+def _task_requests(task: Task, config: RunConfig, adapter: Any,
+                   layout: ProcessLayout) -> tuple[list[Request], list[Response]]:
+    """This rank's requests of a task, and an error response for each document that cannot become one."""
     generation = task.generation(config.gen_kwargs)
-    return [task.request(i, generation, adapter.identity) for i in layout.shard(task.doc_ids(config.limit))]
+    requests, unusable = [], []
+    for doc_id in layout.shard(task.doc_ids(config.limit)):
+        try:
+            requests.append(task.request(doc_id, generation, adapter.identity))
+        except SampleFailure as failure:  # e.g. a prompt field that is not text: that sample's error
+            unusable.append(Response(f"{task.name}:{doc_id}", task.name, doc_id, None, error=str(failure)))
+    return requests, unusable
 
 
 def _sticky_pad_keys(tasks: list[Task], config: RunConfig, adapter: Any, layout: ProcessLayout) -> set[str]:
@@ -84,13 +94,14 @@ def _sticky_pad_keys(tasks: list[Task], config: RunConfig, adapter: Any, layout:
     none otherwise), decided from the whole run's requests before any is generated."""
     if not getattr(adapter, "sticky_pad", False):
         return set()
-    samples = [s for task in tasks for s in ordered_samples(_task_requests(task, config, adapter, layout))]
+    samples = [s for task in tasks for s in ordered_samples(_task_requests(task, config, adapter, layout)[0])]
     return sticky_pad_keys(samples, adapter.context_tokens)
 
 
 def _generate_task(task: Task, config: RunConfig, adapter: Any, layout: ProcessLayout, journal: Journal,
                    finished: dict[str, Response], pad_keys: set[str]) -> list[Response]:
-    requests = [r.with_pad_images() if r.key in pad_keys else r for r in _task_requests(task, config, adapter, layout)]
+    requests, unusable = _task_requests(task, config, adapter, layout)
+    requests = [r.with_pad_images() if r.key in pad_keys else r for r in requests]
     todo = [r for r in requests if r.key not in finished]
     if len(todo) < len(requests):
         log.info("task %s: %d of %d samples taken from the journal", task.name, len(requests) - len(todo),
@@ -103,25 +114,34 @@ def _generate_task(task: Task, config: RunConfig, adapter: Any, layout: ProcessL
                 journal.append(response)
             fresh[response.key] = response
             bar.update()
-    return [finished.get(r.key) or fresh[r.key] for r in requests]
+    return [finished.get(r.key) or fresh[r.key] for r in requests] + unusable
 
 
 def evaluate(config: RunConfig) -> dict[str, Any] | None:
-    """Run the evaluation; rank 0 returns the results (other ranks None)."""
+    """Run the evaluation; rank 0 returns the results (other ranks None). Ctrl-C raises RunInterrupted."""
     layout = ProcessLayout.from_environment()
     tasks, groups = _load_tasks(config)
     _seed_everything(config.seed)
     model_args = parse_model_args(config.model_args)
-    adapter = adapter_class(config.model)(model_args, batch_size=config.batch_size, device=layout.device)
     out_dir = Path(config.output_path) / model_folder_name(config.model, model_args)
-    journal = Journal(out_dir / ".journal", layout.rank)
+    with claim_output_folder(out_dir, config.output_path, hold_lock=layout.is_main):
+        journal = Journal(out_dir / ".journal", layout.rank)
+        try:
+            return _evaluate_in(out_dir, journal, config, layout, tasks, groups, model_args)
+        except KeyboardInterrupt:
+            raise RunInterrupted(journal.records) from None
+        finally:
+            journal.close()
+
+
+def _evaluate_in(out_dir: Path, journal: Journal, config: RunConfig, layout: ProcessLayout, tasks: list[Task],
+                 groups: dict[str, list[str]], model_args: dict[str, str]) -> dict[str, Any] | None:
+    adapter = adapter_class(config.model)(model_args, batch_size=config.batch_size, device=layout.device)
     finished = journal.load()
     pad_keys = _sticky_pad_keys(tasks, config, adapter, layout)
-    try:
-        local = {task.name: _generate_task(task, config, adapter, layout, journal, finished, pad_keys)
-                 for task in tasks}
-    finally:
-        journal.close()
+    local = {task.name: _generate_task(task, config, adapter, layout, journal, finished, pad_keys)
+             for task in tasks}
+    journal.close()
     gathered = layout.gather(local)
     if not layout.is_main:
         return None

@@ -5,6 +5,8 @@ import hashlib
 import importlib.util
 import inspect
 import json
+import re
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -17,6 +19,7 @@ from ov_eval.data.datasets import DatasetSource, dataset_fingerprint, load_split
 from ov_eval.data.media import media_digest
 from ov_eval.data.video_archives import VideoPathError, prepare_video_folder, resolve_video
 from ov_eval.errors import OvEvalError, did_you_mean
+from ov_eval.pipeline import SampleFailure
 from ov_eval.scoring import registry as scoring
 from ov_eval.scoring.normalize import strip_reasoning_blocks
 from ov_eval.types import GenerationSettings, MediaRef, Request
@@ -78,6 +81,10 @@ class Task:
             self._aggregation_fn(spec.aggregation)
         for step in self.config.filter.steps:
             self._resolve(step, scoring.FILTERS, "filter step")
+        try:
+            GenerationSettings.from_values(self.config.generation.model_dump())
+        except ValueError as exc:
+            raise OvEvalError(f"{self.source_path}: generation: {exc}") from None
         headline = self.config.headline_metric
         if headline is not None and headline not in self.metric_keys():
             raise OvEvalError(f"{self.source_path}: headline_metric '{headline}' is not one of the result keys "
@@ -124,6 +131,41 @@ class Task:
             self._dataset = load_split(self.dataset_source(), self.name)
         return self._dataset
 
+    def read_columns(self) -> list[tuple[str, str]]:
+        """(YAML key, column) for every dataset column the YAML reads; parts a hook replaces are the hook's."""
+        config, read = self.config, []
+        if self._hook("doc_to_text") is None:
+            read += [("prompt.text", column) for column in self._prompt_columns()]
+            if config.prompt.options_field:
+                read.append(("prompt.options_field", config.prompt.options_field))
+        if self._hook("doc_to_target") is None:
+            read.append(("target.field", config.target.field))
+        if config.visual.kind == "video":
+            read.append(("visual.fields", config.visual.fields[0]))
+        for i, spec in enumerate(config.metrics):
+            read += [(f"metrics[{i}].where", column) for column in spec.where]
+            read += [(f"metrics[{i}].where_not", column) for column in spec.where_not]
+        return read
+
+    def _prompt_columns(self) -> list[str]:
+        """The doc fields `prompt.text` formats ({options} aside when options_field renders it)."""
+        computed = {"options"} if self.config.prompt.options_field else set()
+        names = (name for _, name, _, _ in string.Formatter().parse(self.config.prompt.text) if name)
+        columns = (re.split(r"[.\[]", name, maxsplit=1)[0] for name in names)
+        return list(dict.fromkeys(c for c in columns if c and c not in computed))
+
+    def check_columns(self) -> None:
+        """Every column the YAML reads exists in the dataset: checked at load, before the model loads."""
+        columns = self.dataset.column_names
+        read = self.read_columns()
+        images = self.config.visual.fields if self.config.visual.kind == "image" else []
+        if images and self._hook("doc_to_visual") is None and not set(images) & set(columns):
+            read.append(("visual.fields", images[0]))  # image columns may be absent (up to N images), not all
+        for key, column in read:
+            if column not in columns:
+                raise OvEvalError(f"task '{self.name}': {key} reads column '{column}', which the dataset lacks"
+                                  f"{did_you_mean(column, columns)}; its columns: {', '.join(columns)}")
+
     def provenance(self) -> dict[str, Any]:
         source = self.dataset_source()
         return {"dataset": source.path, "dataset_config": source.name, "split": source.split,
@@ -142,9 +184,10 @@ class Task:
 
     # ---- prompting --------------------------------------------------------------------------------
     def generation(self, overrides: dict[str, Any]) -> GenerationSettings:
-        values = self.config.generation.model_dump() | overrides
-        values["until"] = tuple(values.get("until") or ())
-        return GenerationSettings(**values)
+        try:
+            return GenerationSettings.from_values(self.config.generation.model_dump() | overrides)
+        except ValueError as exc:
+            raise OvEvalError(f"--gen_kwargs: {exc}") from None
 
     def text(self, doc: dict[str, Any], doc_id: int) -> str:
         hook = self._hook("doc_to_text")
@@ -152,6 +195,9 @@ class Task:
             return hook(doc, task=self) if "task" in inspect.signature(hook).parameters else hook(doc)
         prompt = self.config.prompt
         fields = dict(doc)
+        for column in self._prompt_columns():
+            if isinstance(fields.get(column), bytes):
+                fields[column] = self._utf8_text(fields[column], column, doc_id)
         if prompt.options_field:
             fields["options"] = render_options(list(doc[prompt.options_field]))
         try:
@@ -159,6 +205,13 @@ class Task:
         except (KeyError, IndexError) as exc:
             raise OvEvalError(f"task '{self.name}', doc {doc_id}: prompt names missing field {exc}") from None
         return prompt.pre_prompt + body + prompt.post_prompt
+
+    def _utf8_text(self, value: bytes, column: str, doc_id: int) -> str:
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SampleFailure(f"task '{self.name}', doc {doc_id}, field '{column}': not UTF-8 text (byte "
+                                f"0x{value[exc.start]:02x} at position {exc.start})") from None
 
     def media(self, doc: dict[str, Any], doc_id: int) -> tuple[MediaRef, ...]:
         visual = self.config.visual

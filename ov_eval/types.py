@@ -23,6 +23,38 @@ class GenerationSettings:
         data["until"] = list(self.until)
         return data
 
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> "GenerationSettings":
+        """Settings from YAML or `--gen_kwargs` values, checked in one place; ValueError names the setting."""
+        def check(name: str, ok: bool, wanted: str) -> None:
+            if name in values and not ok:
+                raise ValueError(f"{name} must be {wanted}, got {values[name]!r}")
+
+        def integer(value: Any) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool)
+
+        def number(value: Any) -> bool:
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+        unknown = sorted(set(values) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"unknown setting '{unknown[0]}'")
+        get = values.get
+        check("max_new_tokens", integer(get("max_new_tokens")) and get("max_new_tokens") > 0, "a positive integer")
+        check("temperature", number(get("temperature")) and get("temperature") >= 0, "a number >= 0")
+        check("do_sample", isinstance(get("do_sample"), bool), "true or false")
+        check("top_p", get("top_p") is None or (number(get("top_p")) and 0 < get("top_p") <= 1),
+              "a number in (0, 1] or null")
+        check("num_beams", integer(get("num_beams")) and get("num_beams") >= 1, "a positive integer")
+        until = get("until")
+        until = [until] if isinstance(until, str) else until
+        check("until", until is None or (isinstance(until, (list, tuple)) and all(isinstance(u, str) for u in until)),
+              "a string or a list of strings")
+        settings = dict(values)
+        if "until" in settings:
+            settings["until"] = tuple(until or ())
+        return cls(**settings)
+
 
 @dataclass(frozen=True)
 class MediaRef:

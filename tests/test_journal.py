@@ -49,3 +49,18 @@ def test_prefetch_keeps_order_passes_sample_failures_and_holds_its_bound():
 
 def test_prefetch_inline_mode():
     assert [r for _, r in prefetch([1, 2], lambda i: -i, workers=0, max_in_flight=1)] == [-1, -2]
+
+
+def test_lines_that_are_not_utf8_are_skipped_and_counted(tmp_path, caplog):
+    journal = Journal(tmp_path, rank=0)
+    journal.append(Response("k1", "t", 0, "one", 5, 1, 0))
+    journal.close()
+    with (tmp_path / "rank0.jsonl").open("ab") as handle:
+        handle.write(b'{"key": "k9", "text": "\xff\xfe torn"}\n\x00\x00\x00\n')  # a torn write, a zeroed block
+    resumed = Journal(tmp_path, rank=0)
+    with caplog.at_level("INFO", logger="ov_eval.journal"):
+        assert set(resumed.load()) == {"k1"}
+    assert caplog.messages == [f"journal {tmp_path}: 1 responses loaded, 2 unreadable line(s) skipped"]
+    resumed.append(Response("k2", "t", 1, "two", 5, 1, 0))
+    resumed.close()
+    assert Journal(tmp_path, rank=0).records == 2

@@ -31,14 +31,14 @@ def test_misspelt_key_names_file_and_key(tmp_path):
     path = write(tmp_path, "t.yaml", MINIMAL.format(name="t") + "promt: {text: x}\n")
     with pytest.raises(OvEvalError) as err:
         load_task_config(path)
-    assert str(err.value) == f"{path}: unknown key 'promt'"
+    assert str(err.value) == f"{path}: unknown key 'promt' (did you mean 'prompt'?)"
 
 
 def test_nested_misspelt_key_and_missing_key(tmp_path):
     path = write(tmp_path, "t.yaml", "task: t\ndataset: {path: x, split: s, revison: r}\nmetrics: [{metric: m}]\n")
     with pytest.raises(OvEvalError) as err:
         load_task_config(path)
-    assert "unknown key 'dataset.revison'" in str(err.value)
+    assert "unknown key 'dataset.revison' (did you mean 'revision'?)" in str(err.value)
     assert "missing key 'target'" in str(err.value)
     assert str(path) in str(err.value)
 
@@ -141,3 +141,12 @@ def test_tasks_are_found_from_a_non_editable_install(tmp_path):
     folder, groups = out.stdout.splitlines()
     assert folder.startswith(str(target))
     assert groups == "['demo_chart', 'demo_colours', 'demo_counts', 'demo_shapes', 'demo_video']"
+
+
+def test_generation_setting_out_of_range_names_file_and_setting(tmp_path):
+    from ov_eval.task import Task
+
+    path = write(tmp_path, "t.yaml", MINIMAL.format(name="t") + "generation: {max_new_tokens: 0}\n")
+    with pytest.raises(OvEvalError) as err:
+        Task.load(path)
+    assert str(err.value) == f"{path}: generation: max_new_tokens must be a positive integer, got 0"

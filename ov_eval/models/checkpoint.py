@@ -84,9 +84,41 @@ def detect_format(config: dict[str, Any], config_path: Path) -> str:
         return "hf"
     if is_original_config(config):
         return "original"
+    if config.get("model_type") == "llava_qwen":
+        raise OvEvalError(f"{config_path}: an original lmms-lab (llava_qwen) config needs mm_vision_tower and "
+                          f"mm_projector_type (both missing)")
     raise OvEvalError(f"{config_path}: neither a transformers llava_onevision checkpoint (model_type is "
                       f"'{config.get('model_type')}') nor an original lmms-lab OneVision checkpoint "
                       f"(no mm_vision_tower / mm_projector_type)")
+
+
+def check_config_keys(config: dict[str, Any], checkpoint_format: str, config_path: Path) -> None:
+    """The sections each layout cannot do without: transformers would otherwise build a default-sized model
+    (minutes and many GB) from a config that lacks them."""
+    if checkpoint_format == "hf":
+        missing = [key for key in ("text_config", "vision_config") if not isinstance(config.get(key), dict)]
+        if missing:
+            raise OvEvalError(f"{config_path}: a transformers llava_onevision config needs {' and '.join(missing)} "
+                              f"(missing or not a mapping)")
+
+
+def check_safetensors(path: Path) -> None:
+    """A header that parses and tensor data that the file really holds; checked before anything is loaded."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        prefix = handle.read(8)
+        header_size = int.from_bytes(prefix, "little") if len(prefix) == 8 else None
+        if header_size is None or header_size > size - 8:
+            raise OvEvalError(f"{path}: truncated or corrupt safetensors file (its {size} bytes do not hold the "
+                              f"header it announces)")
+        try:
+            header = json.loads(handle.read(header_size))
+            ends = [int(entry["data_offsets"][1]) for name, entry in header.items() if name != "__metadata__"]
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            raise OvEvalError(f"{path}: corrupt safetensors header (not a JSON table of tensors)") from None
+    needed = 8 + header_size + max(ends, default=0)
+    if needed > size:
+        raise OvEvalError(f"{path}: truncated safetensors file ({size} bytes; its tensors need {needed})")
 
 
 def load_checkpoint(pretrained: str, dtype: str, attn_implementation: Any, device: str | torch.device,
@@ -100,6 +132,10 @@ def load_checkpoint(pretrained: str, dtype: str, attn_implementation: Any, devic
     except json.JSONDecodeError as exc:
         raise OvEvalError(f"{config_path}: not valid JSON ({exc})") from None
     checkpoint_format = detect_format(config, config_path)
+    check_config_keys(config, checkpoint_format, config_path)
+    for path in weight_files(folder):
+        if path.suffix == ".safetensors":
+            check_safetensors(path)
     device = torch.device(device)
     kwargs: dict[str, Any] = {"dtype": choose_dtype(dtype, device), "output_loading_info": True}
     attention = choose_attention(attn_implementation)

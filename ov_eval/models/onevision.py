@@ -75,6 +75,7 @@ class OneVisionAdapter:
                                  device_map=args["device_map"])
         self.model, self.tokenizer, self.checkpoint_id = loaded.model, loaded.tokenizer, loaded.identity
         self.device = next(self.model.parameters()).device
+        self.context = int(self.model.config.text_config.max_position_embeddings)
         self.dtype = next(self.model.parameters()).dtype
         self.image_token_id = self.tokenizer.convert_tokens_to_ids(IMAGE_PLACEHOLDER)
         self.stop_ids = [self.tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|endoftext|>")]
@@ -103,6 +104,8 @@ class OneVisionAdapter:
         if placeholders != len(visuals):
             raise OvEvalError(f"the prompt has {placeholders} image placeholders for {len(visuals)} visuals")
         input_tokens = len(token_ids) - placeholders + sum(self._visual_tokens(v) for v in visuals)
+        if input_tokens > self.context:  # generating would stall on a sequence the model was never trained for
+            raise OvEvalError(f"prompt of {input_tokens} tokens exceeds the model's context of {self.context}")
         return PreparedSample(token_ids, visuals, item.generation, input_tokens)
 
     def _visual_tokens(self, visual: Visual) -> int:

@@ -88,19 +88,36 @@ def build_results(tasks: list[Task], scores: dict[str, TaskScores], groups: dict
     }
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+def _write_temporary(path: Path, text: str) -> Path:
+    """`text` complete on disk under a hidden temporary name beside `path` (no reader globs it)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return tmp
 
 
 def write_outputs(folder: Path, date: str, results: dict[str, Any], scores: dict[str, TaskScores],
                   log_samples: bool) -> Path:
+    """Every file is written in full under a temporary name first, then renamed into place: the results file
+    first, its samples files after it. A run killed while writing leaves only hidden temporary files; one killed
+    between the renames leaves a results file whose samples are not all there yet, never samples files without
+    their results file (which readers, starting from results files, would never find)."""
     folder.mkdir(parents=True, exist_ok=True)
-    if log_samples:
-        for name, task_scores in scores.items():
-            lines = "".join(json.dumps(s, ensure_ascii=False, default=str) + "\n" for s in task_scores.samples)
-            _atomic_write(folder / f"{date}_samples_{name}.jsonl", lines)
     path = folder / f"{date}_results.json"
-    _atomic_write(path, json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
+    pending: list[tuple[Path, Path]] = []
+    try:
+        pending.append((_write_temporary(path, json.dumps(results, indent=2, ensure_ascii=False, default=str)
+                                         + "\n"), path))
+        if log_samples:
+            for name, task_scores in scores.items():
+                final = folder / f"{date}_samples_{name}.jsonl"
+                lines = "".join(json.dumps(s, ensure_ascii=False, default=str) + "\n" for s in task_scores.samples)
+                pending.append((_write_temporary(final, lines), final))
+        for tmp, final in pending:
+            os.replace(tmp, final)
+    finally:
+        for tmp, _ in pending:
+            tmp.unlink(missing_ok=True)
     return path

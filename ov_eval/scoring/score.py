@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ov_eval.config import load_task_config
+from ov_eval.pipeline import SampleFailure
 from ov_eval.scoring.judge_step import JudgeSettings, judge_task
 from ov_eval.task import Task
 from ov_eval.types import Response
@@ -48,7 +49,7 @@ def score_task(task: Task, responses: list[Response], generation: dict[str, Any]
         judgement = judge_task(task, {d: (docs[d], text) for d, text in filtered.items()}, profile, judge)
     for response in ordered:
         doc = docs[response.doc_id]
-        text = logged[response.doc_id]["arguments"]["text"] if logged is not None else task.text(doc, response.doc_id)
+        text = logged[response.doc_id]["arguments"]["text"] if logged is not None else _prompt(task, doc, response.doc_id)
         record: dict[str, Any] = {
             "doc_id": response.doc_id, "doc": task.loggable_doc(doc), "target": _plain(task.target(doc)),
             "arguments": {"text": text, "generation": generation},
@@ -98,6 +99,13 @@ def score_task(task: Task, responses: list[Response], generation: dict[str, Any]
         scores.n_judged, scores.n_judge_errors = judgement.n_judged, judgement.n_judge_errors
         scores.judge = judgement.provenance
     return scores
+
+
+def _prompt(task: Task, doc: dict[str, Any], doc_id: int) -> str | None:
+    try:
+        return task.text(doc, doc_id)
+    except SampleFailure:  # the sample's error already says why it has no prompt
+        return None
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,58 @@
+"""The run's output folder: created and checked writable before the model loads, and held by one run at a time.
+
+Two runs appending to one journal would interleave their records, so the main process of a run holds an
+exclusive fcntl lock on `{folder}/.lock` (with its pid inside) for as long as it runs. Only rank 0 takes it:
+a second run always has a rank 0 too, so it stops there at once, and a failing rank 0 stops its other ranks
+through the launcher. The lock goes with the process (a killed run leaves nothing to clean up).
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from pathlib import Path
+from typing import Iterator
+
+from ov_eval.errors import OvEvalError
+
+LOCK_NAME = ".lock"
+
+
+def create_output_folder(folder: Path, output_path: str) -> None:
+    """`folder` exists as a folder (parents made); a file in the way or a refused mkdir names --output_path."""
+    for parent in [folder, *folder.parents]:
+        if parent.exists() and not parent.is_dir():
+            raise OvEvalError(f"--output_path: '{output_path}' cannot hold the run: '{parent}' is a file, "
+                              "not a folder")
+        if parent.exists():
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OvEvalError(f"--output_path: cannot create folder '{folder}': {exc.strerror}") from None
+
+
+def _holder(fd: int) -> str:
+    os.lseek(fd, 0, os.SEEK_SET)
+    return os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+
+
+@contextlib.contextmanager
+def claim_output_folder(folder: Path, output_path: str, hold_lock: bool) -> Iterator[None]:
+    """Create and check `folder`; with `hold_lock`, hold its run lock until the block ends."""
+    create_output_folder(folder, output_path)
+    try:
+        fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise OvEvalError(f"--output_path: cannot write in '{folder}': {exc.strerror}") from None
+    try:
+        if hold_lock:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise OvEvalError(f"another ov_eval run (pid {_holder(fd)}) is using {folder}") from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
