@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,12 @@ def _eval_parser() -> argparse.ArgumentParser:
     parser.add_argument("--judge_model", default=None,
                         help="LLM judge model for every judge task (default: each task's YAML)")
     parser.add_argument("--judge_concurrency", default="8", help="judge requests in flight (default 8)")
+    parser.add_argument("--dist_timeout", default=os.environ.get("OV_EVAL_DIST_TIMEOUT", "1800"), metavar="SECONDS",
+                        help="how long a rank waits for the others at the gather, and the process group's "
+                             "timeout (default 1800, or $OV_EVAL_DIST_TIMEOUT)")
+    parser.add_argument("--progress_interval", default=os.environ.get("OV_EVAL_PROGRESS_INTERVAL", "60"),
+                        metavar="SECONDS", help="seconds between each rank's progress line in the log "
+                                            "(default 60, or $OV_EVAL_PROGRESS_INTERVAL)")
     return parser
 
 
@@ -143,7 +150,9 @@ def run_eval(argv: list[str]) -> int:
         gen_kwargs=_gen_kwargs(args.gen_kwargs), predict_only=args.predict_only, seed=seeds,
         include_path=args.include_path, dataset_overrides=_overrides(args.dataset_override),
         scoring_profile=args.scoring_profile, workers=args.workers, judge_model=args.judge_model,
-        judge_concurrency=_number("--judge_concurrency", args.judge_concurrency, int))
+        judge_concurrency=_number("--judge_concurrency", args.judge_concurrency, int),
+        dist_timeout=_number("--dist_timeout", args.dist_timeout, float),
+        progress_interval=_number("--progress_interval", args.progress_interval, float))
     evaluate(config)
     return 0
 
