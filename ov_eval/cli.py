@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,12 @@ def _eval_parser() -> argparse.ArgumentParser:
     parser.add_argument("--judge_model", default=None,
                         help="LLM judge model for every judge task (default: each task's YAML)")
     parser.add_argument("--judge_concurrency", default="8", help="judge requests in flight (default 8)")
+    parser.add_argument("--dist_timeout", default=os.environ.get("OV_EVAL_DIST_TIMEOUT", "1800"), metavar="SECONDS",
+                        help="how long a rank waits for the others at the gather, and the process group's "
+                             "timeout (default 1800, or $OV_EVAL_DIST_TIMEOUT)")
+    parser.add_argument("--progress_interval", default=os.environ.get("OV_EVAL_PROGRESS_INTERVAL", "60"),
+                        metavar="SECONDS", help="seconds between each rank's progress line in the log "
+                                            "(default 60, or $OV_EVAL_PROGRESS_INTERVAL)")
     return parser
 
 
@@ -71,6 +78,16 @@ def _integer(flag: str, text: str, minimum: int = 1) -> int:
         raise OvEvalError(f"{flag}: '{text}' is not an integer") from None
     if value < minimum:
         raise OvEvalError(f"{flag}: must be {'positive' if minimum == 1 else f'at least {minimum}'}, got {text}")
+    return value
+
+
+def _seconds(flag: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise OvEvalError(f"{flag}: '{text}' is not a float") from None
+    if not value > 0:
+        raise OvEvalError(f"{flag}: must be positive, got {text}")
     return value
 
 
@@ -161,7 +178,9 @@ def run_eval(argv: list[str]) -> int:
         batch_size=_integer("--batch_size", args.batch_size), limit=_limit(args.limit),
         gen_kwargs=_gen_kwargs(args.gen_kwargs), seed=_seeds(args.seed),
         dataset_overrides=_overrides(args.dataset_override), workers=_integer("--workers", args.workers, minimum=0),
-        judge_concurrency=_integer("--judge_concurrency", args.judge_concurrency))
+        judge_concurrency=_integer("--judge_concurrency", args.judge_concurrency),
+        dist_timeout=_seconds("--dist_timeout", args.dist_timeout),
+        progress_interval=_seconds("--progress_interval", args.progress_interval))
     _configure_logging(args.verbosity)
     from ov_eval.registry import task_index
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ov_eval.distributed import ProcessLayout
+from ov_eval.distributed import DEFAULT_PROGRESS_INTERVAL_S, DEFAULT_TIMEOUT_S, ProcessLayout, ProgressLog
 from ov_eval.errors import OvEvalError, RunInterrupted, did_you_mean
 from ov_eval.generate import run_requests
 from ov_eval.journal import Journal
@@ -52,6 +52,8 @@ class RunConfig:
     workers: int = 2
     judge_model: str | None = None  # replaces every judge task's judge model
     judge_concurrency: int = 8
+    dist_timeout: float = DEFAULT_TIMEOUT_S  # seconds a rank waits for the others at the gather
+    progress_interval: float = DEFAULT_PROGRESS_INTERVAL_S  # seconds between each rank's progress lines
 
 
 def _seed_everything(seeds: list[int]) -> None:
@@ -99,7 +101,7 @@ def _sticky_pad_keys(tasks: list[Task], config: RunConfig, adapter: Any, layout:
 
 
 def _generate_task(task: Task, config: RunConfig, adapter: Any, layout: ProcessLayout, journal: Journal,
-                   finished: dict[str, Response], pad_keys: set[str]) -> list[Response]:
+                   finished: dict[str, Response], pad_keys: set[str], progress: ProgressLog) -> list[Response]:
     requests, unusable = _task_requests(task, config, adapter, layout)
     requests = [r.with_pad_images() if r.key in pad_keys else r for r in requests]
     todo = [r for r in requests if r.key not in finished]
@@ -107,6 +109,7 @@ def _generate_task(task: Task, config: RunConfig, adapter: Any, layout: ProcessL
         log.info("task %s: %d of %d samples taken from the journal", task.name, len(requests) - len(todo),
                  len(requests))
     fresh: dict[str, Response] = {}
+    progress.start_task(task.name, len(requests), len(requests) - len(todo))
     with tqdm(total=len(requests), initial=len(requests) - len(todo), desc=task.name, unit="sample",
               disable=not layout.is_main, dynamic_ncols=True) as bar:
         for response in run_requests(adapter, todo, config.batch_size, config.workers):
@@ -114,12 +117,13 @@ def _generate_task(task: Task, config: RunConfig, adapter: Any, layout: ProcessL
                 journal.append(response)
             fresh[response.key] = response
             bar.update()
+            progress.advance()
     return [finished.get(r.key) or fresh[r.key] for r in requests] + unusable
 
 
 def evaluate(config: RunConfig) -> dict[str, Any] | None:
     """Run the evaluation; rank 0 returns the results (other ranks None). Ctrl-C raises RunInterrupted."""
-    layout = ProcessLayout.from_environment()
+    layout = ProcessLayout.from_environment(config.dist_timeout, config.progress_interval)
     tasks, groups = _load_tasks(config)
     _seed_everything(config.seed)
     model_args = parse_model_args(config.model_args)
@@ -139,8 +143,9 @@ def _evaluate_in(out_dir: Path, journal: Journal, config: RunConfig, layout: Pro
     adapter = adapter_class(config.model)(model_args, batch_size=config.batch_size, device=layout.device)
     finished = journal.load()
     pad_keys = _sticky_pad_keys(tasks, config, adapter, layout)
-    local = {task.name: _generate_task(task, config, adapter, layout, journal, finished, pad_keys)
-             for task in tasks}
+    with ProgressLog(layout) as progress:
+        local = {task.name: _generate_task(task, config, adapter, layout, journal, finished, pad_keys, progress)
+                 for task in tasks}
     journal.close()
     gathered = layout.gather(local)
     if not layout.is_main:

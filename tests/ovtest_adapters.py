@@ -23,3 +23,12 @@ class FailingOnRankOne(OneVisionAdapter):
             raise RuntimeError("injected failure on rank 1")
         time.sleep(0.5)
         return super().generate(batch)
+
+
+class StallingOnRankOne(OneVisionAdapter):
+    """Rank 1 stops making progress (a hung decode, a stuck device) without failing."""
+
+    def generate(self, batch):
+        if os.environ.get("RANK") == "1":
+            time.sleep(3600)
+        return super().generate(batch)

@@ -17,6 +17,7 @@ import torch
 from safetensors import safe_open
 from transformers import AutoTokenizer, LlavaOnevisionForConditionalGeneration, PreTrainedTokenizerBase
 
+from ov_eval.distributed import this_process_gpus
 from ov_eval.errors import OvEvalError
 from ov_eval.models.convert import (LM_HEAD_KEY, hf_to_original_key, is_original_config, original_to_hf_config,
                                     original_to_hf_key)
@@ -122,7 +123,7 @@ def check_safetensors(path: Path) -> None:
 
 
 def load_checkpoint(pretrained: str, dtype: str, attn_implementation: Any, device: str | torch.device,
-                    device_map: Any = None) -> LoadedCheckpoint:
+                    device_map: Any = None, gpus_per_process: Any = None) -> LoadedCheckpoint:
     folder = resolve_pretrained(pretrained)
     config_path = folder / "config.json"
     if not config_path.is_file():
@@ -143,6 +144,8 @@ def load_checkpoint(pretrained: str, dtype: str, attn_implementation: Any, devic
         kwargs["attn_implementation"] = attention
     if device_map not in (None, "None", ""):
         kwargs["device_map"] = device_map
+    if gpus_per_process not in (None, "None", ""):
+        kwargs.update(own_gpus_placement(gpus_per_process, device_map))
     if checkpoint_format == "hf":
         model, info = LlavaOnevisionForConditionalGeneration.from_pretrained(str(folder), **kwargs)
         _raise_on_loading_problems(folder, info)
@@ -152,6 +155,15 @@ def load_checkpoint(pretrained: str, dtype: str, attn_implementation: Any, devic
     if "device_map" not in kwargs:
         model = model.to(device)
     return LoadedCheckpoint(model.eval(), tokenizer, checkpoint_identity(folder))
+
+
+def own_gpus_placement(gpus_per_process: Any, device_map: Any) -> dict[str, Any]:
+    """from_pretrained arguments that spread this process's model over its own GPUs only (no CPU offload)."""
+    if device_map not in (None, "None", "", "auto"):
+        raise OvEvalError(f"--model_args: gpus_per_process places the model itself; drop device_map={device_map}")
+    gpus = this_process_gpus(gpus_per_process)
+    torch.cuda.set_device(gpus[0])  # this process's own allocations (and NCCL's) stay on its GPUs
+    return {"device_map": "auto", "max_memory": {gpu: torch.cuda.mem_get_info(gpu)[0] for gpu in gpus}}
 
 
 def _raise_on_loading_problems(folder: Path, info: dict[str, Any]) -> None:

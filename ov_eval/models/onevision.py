@@ -32,6 +32,7 @@ MODEL_ARGS: dict[str, Any] = {
     "attn_implementation": "sdpa",
     "dtype": "auto",
     "device_map": None,
+    "gpus_per_process": None,  # K: local process i holds its model on GPUs i*K .. i*K+K-1
     "max_frames_num": 32,
     "mm_spatial_pool_stride": 2,
     "video_decode_backend": "decord",
@@ -72,7 +73,7 @@ class OneVisionAdapter:
         self.sticky_pad = str(args["sticky_pad"]).lower() == "true"  # release_rules.md §0.8, see sticky_pad.py
         loaded = load_checkpoint(str(args["pretrained"]), dtype=str(args["dtype"]),
                                  attn_implementation=args["attn_implementation"], device=device,
-                                 device_map=args["device_map"])
+                                 device_map=args["device_map"], gpus_per_process=args["gpus_per_process"])
         self.model, self.tokenizer, self.checkpoint_id = loaded.model, loaded.tokenizer, loaded.identity
         self.device = next(self.model.parameters()).device
         self.context = int(self.model.config.text_config.max_position_embeddings)
