@@ -15,7 +15,7 @@ from typing import Any, Iterable, Literal, Mapping, Union
 from tqdm.auto import tqdm
 
 from ov_eval.judges.cache import VerdictCache, cache_key
-from ov_eval.judges.client import JudgeClient, JudgeError, TransportReason
+from ov_eval.openai_client import ChatClient, ChatError, TransportReason
 from ov_eval.judges.prompts import JudgeInputError, JudgeKind, judge_kind
 from ov_eval.judges.verdicts import VerdictParseError
 
@@ -84,12 +84,12 @@ class _Job:
 
 
 def judge_all(items: Iterable[JudgeItem | tuple[str, str, Mapping[str, str]]], *,
-              client: JudgeClient | None = None, cache: VerdictCache | None = None, model: str | None = None,
+              client: ChatClient | None = None, cache: VerdictCache | None = None, model: str | None = None,
               concurrency: int = 8, verdict_tries: int = 3, progress: bool = True,
               desc: str = "judging") -> JudgeRun:
     """Judge every item. `model` None uses each prompt's reference model; `client` None reads the environment.
 
-    Raises JudgeInputError (bad item) before any call, and JudgeConfigError (no credentials) at the first
+    Raises JudgeInputError (bad item) before any call, and EndpointConfigError (no credentials) at the first
     cache miss; every other failure of an item is returned as a JudgeFailure.
     """
     if concurrency < 1 or verdict_tries < 1:
@@ -98,7 +98,7 @@ def judge_all(items: Iterable[JudgeItem | tuple[str, str, Mapping[str, str]]], *
     run = JudgeRun(outcomes={}, models={j.kind.name: j.model for j in jobs},
                    prompt_versions={j.kind.name: j.kind.prompt.version for j in jobs})
     own_client = client is None
-    client = JudgeClient() if client is None else client
+    client = ChatClient() if client is None else client
     results: dict[str, tuple[Outcome, int]] = {}
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="judge")
     try:
@@ -149,7 +149,7 @@ def _prepare(items: list[JudgeItem], model: str | None) -> list[_Job]:
     return jobs
 
 
-def _judge_one(job: _Job, client: JudgeClient, cache: VerdictCache | None, verdict_tries: int
+def _judge_one(job: _Job, client: ChatClient, cache: VerdictCache | None, verdict_tries: int
                ) -> tuple[Outcome, int]:
     """(outcome, HTTP calls made) for one item."""
     item, kind, prompt = job.item, job.kind, job.kind.prompt
@@ -164,7 +164,7 @@ def _judge_one(job: _Job, client: JudgeClient, cache: VerdictCache | None, verdi
         try:
             reply = client.complete(job.model, job.messages, temperature=prompt.temperature,
                                     max_tokens=prompt.max_tokens)
-        except JudgeError as exc:
+        except ChatError as exc:
             return JudgeFailure(item.item_id, item.kind, exc.reason, exc.detail, calls + exc.tries), calls + exc.tries
         calls += reply.tries
         try:

@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ov_eval.errors import OvEvalError
-from ov_eval.judges import JudgeClient, JudgeConfigError, JudgeFailure, JudgeItem, VerdictCache, default_cache_path
+from ov_eval.judges import JudgeFailure, JudgeItem, VerdictCache, default_cache_path
 from ov_eval.judges import judge_all, judge_kind
+from ov_eval.openai_client import ChatClient, EndpointConfigError
 
 if TYPE_CHECKING:
     from ov_eval.task import Task
@@ -39,7 +40,7 @@ class JudgeSettings:
     model: str | None = None  # --judge_model: replaces every task's judge model
     concurrency: int = 8  # --judge_concurrency
     cache_path: Path | None = None  # None: default_cache_path() ($OV_EVAL_JUDGE_CACHE, else ~/.cache/ov_eval)
-    client: JudgeClient | None = None  # None: a client from the environment (OPENAI_API_KEY / OPENAI_BASE_URL)
+    client: ChatClient | None = None  # None: a client from the environment (OPENAI_API_KEY / OPENAI_BASE_URL)
     env: Mapping[str, str] | None = None  # None: os.environ
     progress: bool = True
 
@@ -49,7 +50,7 @@ class JudgeSettings:
 
 def judge_endpoint_configured(env: Mapping[str, str] | None = None) -> bool:
     """Whether the environment names a usable judge endpoint (a key; for Azure also endpoint and version)."""
-    return JudgeClient(env=os.environ if env is None else env).configured
+    return ChatClient(env=os.environ if env is None else env).configured
 
 
 @dataclass
@@ -151,7 +152,7 @@ def judge_task(task: Task, samples: Mapping[int, tuple[dict[str, Any], str]], pr
     spec = task.config.judge
     if spec is None:
         return None
-    client = settings.client or JudgeClient(env=settings.env)
+    client = settings.client or ChatClient(env=settings.env)
     if not spec.required and not client.configured:
         log.info("task %s: no judge endpoint configured; rows the rules leave unresolved count as wrong",
                  task.name)
@@ -203,7 +204,7 @@ def judge_task(task: Task, samples: Mapping[int, tuple[dict[str, Any], str]], pr
                     judgement.judged = True
                     judgement.record[kind] = {"verdict": _jsonable(outcome.value), "reply": outcome.reply,
                                               "cached": outcome.cached}
-    except JudgeConfigError as exc:
+    except EndpointConfigError as exc:
         raise OvEvalError(f"task '{task.name}': a judge verdict it needs is not in the verdict cache {cache_path} "
                           f"and the judge cannot be called: {exc}") from None
     finally:
