@@ -197,12 +197,15 @@ class ChatClient:
 
     def served_models(self) -> list[dict[str, Any]] | None:
         """The server's `/models` listing (id, and `root` where vLLM gives it), one try; None if it has none."""
+        import openai
+
         try:
             listing = self._openai().models.list(timeout=min(self.timeout_s, 30.0))
             return [{"id": m.id, **({"root": m.root} if isinstance(getattr(m, "root", None), str) else {})}
                     for m in listing.data]
-        except EndpointConfigError:
-            raise
+        except openai.AuthenticationError as exc:
+            raise EndpointConfigError(f"{self.base_url} rejected the API key: "
+                                      f"{self._redact(f'HTTP {exc.status_code}: {exc.message}')}") from None
         except Exception as exc:  # noqa: BLE001 - a server without the listing is fine; the reason is logged
             log.info("the server gives no model listing: %s", self._redact(f"{type(exc).__name__}: {exc}"))
             return None

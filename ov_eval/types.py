@@ -45,6 +45,14 @@ class Request:
 
 
 @dataclass(frozen=True)
+class EncodedImage:
+    """An image's original file bytes, for backends that send images as files (PNG or JPEG only)."""
+
+    data: bytes
+    mime: str  # image/png or image/jpeg
+
+
+@dataclass(frozen=True)
 class ModelInput:
     """What a model adapter sees: self-contained, media already decoded."""
 
@@ -52,6 +60,7 @@ class ModelInput:
     images: tuple[Any, ...] = ()  # PIL images
     videos: tuple[np.ndarray, ...] = ()  # (frames, height, width, 3) uint8, already sampled
     generation: GenerationSettings = field(default_factory=GenerationSettings)
+    encoded_images: tuple[EncodedImage | None, ...] = ()  # per image, for adapters with wants_encoded_images
 
 
 @dataclass(frozen=True)
