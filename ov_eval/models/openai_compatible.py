@@ -51,13 +51,13 @@ class ChatRequest:
     generation: GenerationSettings
 
 
-def _number(name: str, value: Any, kind: type, minimum: float) -> Any:
+def _number(name: str, value: Any, kind: type, positive: bool = True) -> Any:
     try:
         number = kind(value)
     except (TypeError, ValueError):
         number = None
-    if number is None or number < minimum or (minimum == 0 and kind is float and number == 0):
-        raise OvEvalError(f"--model_args: {name} must be {'a positive' if minimum else 'a non-negative'} "
+    if number is None or number != number or number < 0 or (positive and number == 0):
+        raise OvEvalError(f"--model_args: {name} must be {'a positive' if positive else 'a non-negative'} "
                           f"{'integer' if kind is int else 'number'}, not '{value}'")
     return number
 
@@ -107,10 +107,10 @@ class OpenAICompatibleAdapter:
         self.base_url = str(args["base_url"] or env.get("OPENAI_BASE_URL") or "").rstrip("/")
         if not self.base_url:
             raise OvEvalError("--model_args: give base_url=URL (or set OPENAI_BASE_URL) for openai_compatible")
-        self.max_concurrency = _number("max_concurrency", args["max_concurrency"], int, 1)
-        self.max_frames_num = _number("max_frames_num", args["max_frames_num"], int, 1)
-        timeout = _number("timeout", args["timeout"], float, 0)
-        max_retries = _number("max_retries", args["max_retries"], int, 0)
+        self.max_concurrency = _number("max_concurrency", args["max_concurrency"], int)
+        self.max_frames_num = _number("max_frames_num", args["max_frames_num"], int)
+        timeout = _number("timeout", args["timeout"], float)
+        max_retries = _number("max_retries", args["max_retries"], int, positive=False)
         self.image_format = str(args["image_format"]).lower()
         if self.image_format not in _MIME:
             raise OvEvalError(f"--model_args: image_format must be png or jpeg, not '{args['image_format']}'")
