@@ -35,7 +35,19 @@ def _eval_parser() -> argparse.ArgumentParser:
     parser.add_argument("--judge_model", default=None,
                         help="LLM judge model for every judge task (default: each task's YAML)")
     parser.add_argument("--judge_concurrency", default="8", help="judge requests in flight (default 8)")
+    parser.add_argument("--judge_timeout", default=None, help="seconds per judge HTTP request (default: "
+                        "$OV_EVAL_JUDGE_TIMEOUT, else 30)")
+    parser.add_argument("--judge_tries", default=None, help="HTTP tries per judge item, the first included "
+                        "(default: $OV_EVAL_JUDGE_TRIES, else 4)")
     return parser
+
+
+def _judge_transport(args: argparse.Namespace) -> dict[str, Any]:
+    """The judge's timeout and tries as the run will use them (flag, else environment, else default)."""
+    from ov_eval.scoring.judge_step import JudgeSettings
+
+    timeout, tries = JudgeSettings(timeout_s=args.judge_timeout, max_tries=args.judge_tries).transport()
+    return {"judge_timeout": timeout, "judge_tries": tries}
 
 
 def _tiny_parser() -> argparse.ArgumentParser:
@@ -143,7 +155,8 @@ def run_eval(argv: list[str]) -> int:
         gen_kwargs=_gen_kwargs(args.gen_kwargs), predict_only=args.predict_only, seed=seeds,
         include_path=args.include_path, dataset_overrides=_overrides(args.dataset_override),
         scoring_profile=args.scoring_profile, workers=args.workers, judge_model=args.judge_model,
-        judge_concurrency=_number("--judge_concurrency", args.judge_concurrency, int))
+        judge_concurrency=_number("--judge_concurrency", args.judge_concurrency, int),
+        **_judge_transport(args))
     evaluate(config)
     return 0
 

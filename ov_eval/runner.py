@@ -49,6 +49,8 @@ class RunConfig:
     workers: int = 2
     judge_model: str | None = None  # replaces every judge task's judge model
     judge_concurrency: int = 8
+    judge_timeout: float | None = None  # seconds per judge HTTP request (None: $OV_EVAL_JUDGE_TIMEOUT, else 30)
+    judge_tries: int | None = None  # HTTP tries per judge item (None: $OV_EVAL_JUDGE_TRIES, else 4)
 
 
 def _seed_everything(seeds: list[int]) -> None:
@@ -111,7 +113,8 @@ def evaluate(config: RunConfig) -> dict[str, Any] | None:
     if not layout.is_main:
         return None
     scores, generation = {}, {}
-    judge = JudgeSettings(model=config.judge_model, concurrency=config.judge_concurrency)
+    judge = JudgeSettings(model=config.judge_model, concurrency=config.judge_concurrency,
+                          timeout_s=config.judge_timeout, max_tries=config.judge_tries)
     for task in tasks:
         responses = [r for rank_responses in gathered for r in rank_responses[task.name]]
         generation[task.name] = task.generation(config.gen_kwargs).to_dict()

@@ -7,8 +7,9 @@ becomes a failure; only replies that parse are cached.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal, Mapping, Union
 
@@ -86,8 +87,11 @@ class _Job:
 def judge_all(items: Iterable[JudgeItem | tuple[str, str, Mapping[str, str]]], *,
               client: ChatClient | None = None, cache: VerdictCache | None = None, model: str | None = None,
               concurrency: int = 8, verdict_tries: int = 3, progress: bool = True,
-              desc: str = "judging") -> JudgeRun:
+              desc: str = "judging", progress_every_s: float = 30.0) -> JudgeRun:
     """Judge every item. `model` None uses each prompt's reference model; `client` None reads the environment.
+
+    A step that runs longer than `progress_every_s` logs a line (items done, errors so far) at that interval,
+    so a slow or hanging judge shows in the log and not only on a progress bar.
 
     Raises JudgeInputError (bad item) before any call, and EndpointConfigError (no credentials) at the first
     cache miss; every other failure of an item is returned as a JudgeFailure.
@@ -104,12 +108,18 @@ def judge_all(items: Iterable[JudgeItem | tuple[str, str, Mapping[str, str]]], *
     try:
         with tqdm(total=len(jobs), desc=desc, unit="item", disable=not progress) as bar:
             pending = {pool.submit(_judge_one, job, client, cache, verdict_tries) for job in jobs}
+            errors, last_report, reported = 0, time.monotonic(), False
             while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                done, pending = wait(pending, timeout=progress_every_s, return_when=FIRST_COMPLETED)
                 for future in done:
                     outcome, calls = future.result()  # raises a worker's unexpected error (e.g. no credentials)
                     results[outcome.item_id] = (outcome, calls)
+                    errors += isinstance(outcome, JudgeFailure)
                     bar.update(1)
+                    bar.set_postfix(errors=errors, refresh=False)
+                if time.monotonic() - last_report >= progress_every_s or (reported and not pending):
+                    log.info("%s: %d of %d items done, %d errors so far", desc, len(results), len(jobs), errors)
+                    last_report, reported = time.monotonic(), True
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # on an error or Ctrl-C, start no further judge calls
         if own_client:
