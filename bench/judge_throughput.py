@@ -9,12 +9,16 @@ for concurrency much above 8 understate the client (about 300 items/s at 32 with
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from ov_eval.judges import JudgeClient, VerdictCache, judge_all
-from ov_eval.judges.fake_server import FakeJudgeServer, completion
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fake server is a test double
+
+from fake_openai_server import FakeJudgeServer, completion  # noqa: E402
+from ov_eval.judges import VerdictCache, judge_all  # noqa: E402
+from ov_eval.openai_client import ChatClient  # noqa: E402
 
 
 def _items(n: int) -> list[tuple[str, str, dict[str, str]]]:
@@ -22,7 +26,7 @@ def _items(n: int) -> list[tuple[str, str, dict[str, str]]]:
                                            "answer": "surfing", "prediction": "he is surfing"}) for i in range(n)]
 
 
-def _timed(items, client: JudgeClient, cache: VerdictCache, concurrency: int):
+def _timed(items, client: ChatClient, cache: VerdictCache, concurrency: int):
     start = time.perf_counter()
     run = judge_all(items, client=client, cache=cache, concurrency=concurrency, progress=False)
     return run, time.perf_counter() - start
@@ -39,7 +43,7 @@ def main() -> None:
     print(f"{'concurrency':>11}  {'cache':>5}  {'seconds':>7}  {'items/s':>8}  {'http calls':>10}  {'judged':>6}")
     with FakeJudgeServer(lambda r: completion("{'pred': 'yes', 'score': 5}"),
                          latency_s=args.latency_ms / 1000) as server, tempfile.TemporaryDirectory() as tmp:
-        client = JudgeClient(api_key="sk-bench-not-a-key", base_url=server.url, env={})
+        client = ChatClient(api_key="sk-bench-not-a-key", base_url=server.url, env={})
         client.complete("warm-up", [{"role": "user", "content": "hi"}], temperature=0.0, max_tokens=1)
         for concurrency in args.concurrency:
             with VerdictCache(Path(tmp) / f"c{concurrency}.sqlite") as cache:

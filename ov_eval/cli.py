@@ -49,7 +49,19 @@ def _eval_parser() -> argparse.ArgumentParser:
     parser.add_argument("--progress_interval", default=os.environ.get("OV_EVAL_PROGRESS_INTERVAL", "60"),
                         metavar="SECONDS", help="seconds between each rank's progress line in the log "
                                             "(default 60, or $OV_EVAL_PROGRESS_INTERVAL)")
+    parser.add_argument("--judge_timeout", default=None, help="seconds per judge HTTP request (default: "
+                        "$OV_EVAL_JUDGE_TIMEOUT, else 30)")
+    parser.add_argument("--judge_tries", default=None, help="HTTP tries per judge item, the first included "
+                        "(default: $OV_EVAL_JUDGE_TRIES, else 4)")
     return parser
+
+
+def _judge_transport(args: argparse.Namespace) -> dict[str, Any]:
+    """The judge's timeout and tries as the run will use them (flag, else environment, else default)."""
+    from ov_eval.scoring.judge_step import JudgeSettings
+
+    timeout, tries = JudgeSettings(timeout_s=args.judge_timeout, max_tries=args.judge_tries).transport()
+    return {"judge_timeout": timeout, "judge_tries": tries}
 
 
 def _tiny_parser() -> argparse.ArgumentParser:
@@ -195,7 +207,7 @@ def run_eval(argv: list[str]) -> int:
         model=args.model, model_args=args.model_args, tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
         log_samples=args.log_samples, log_samples_suffix=args.log_samples_suffix, output_path=args.output_path,
         predict_only=args.predict_only, include_path=args.include_path, scoring_profile=args.scoring_profile,
-        judge_model=args.judge_model, **checked)
+        judge_model=args.judge_model, **checked, **_judge_transport(args))
     evaluate(config)
     return 0
 

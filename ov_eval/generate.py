@@ -1,24 +1,28 @@
 """The generation stage: requests -> (media stage in workers) -> model batches -> responses."""
 from __future__ import annotations
 
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Iterator
 
-from ov_eval.data.media import MediaError, decode_image, decode_video
+from ov_eval.data.media import MediaError, decode_image, decode_video, encoded_image
 from ov_eval.errors import OvEvalError, without_addresses
-from ov_eval.models.base import ModelAdapter
+from ov_eval.models.base import ConcurrentModelAdapter, ModelAdapter
 from ov_eval.models.batching import batching_order, split_batches
 from ov_eval.pipeline import SampleFailure, prefetch
 from ov_eval.types import ModelInput, Request, Response
 
 
 def model_input(request: Request, adapter: ModelAdapter) -> ModelInput:
-    images, videos = [], []
+    images, videos, encoded = [], [], []
     for ref in request.media:
         if ref.kind == "image":
             images.append(decode_image(ref))
+            if getattr(adapter, "wants_encoded_images", False):
+                encoded.append(encoded_image(ref))
         else:
             videos.append(decode_video(ref, adapter.max_frames_num, adapter.video_decode_backend))
-    return ModelInput(request.text, tuple(images), tuple(videos), request.generation, request.pad_images)
+    return ModelInput(request.text, tuple(images), tuple(videos), request.generation, request.pad_images,
+                      tuple(encoded))
 
 
 def _prepare(adapter: ModelAdapter, request: Request):
@@ -33,8 +37,12 @@ def run_requests(adapter: ModelAdapter, requests: list[Request], batch_size: int
     """A Response per request; a sample whose media fails carries the error instead.
 
     Prepared samples are taken a window (a few batches) at a time and batched longest-first within it, so
-    padding stays small while memory stays bounded; outputs do not depend on the batching.
+    padding stays small while memory stays bounded; outputs do not depend on the batching. A concurrent
+    adapter (a server) instead gets each sample as its own request, answered in whatever order they finish.
     """
+    if isinstance(adapter, ConcurrentModelAdapter):
+        yield from _run_concurrently(adapter, requests, workers)
+        return
     stream = prefetch(requests, lambda r: _prepare(adapter, r), workers, max_in_flight=max(2 * batch_size, 4))
     window: list[tuple[Request, Any]] = []
     for request, prepared in stream:
@@ -62,3 +70,35 @@ def _generate_window(adapter: ModelAdapter, window: list[tuple[Request, Any]], b
             request = window[index][0]
             yield Response(request.key, request.task, request.doc_id, generation.text, generation.input_tokens,
                            generation.output_tokens, generation.image_tokens)
+
+
+def _complete(adapter: ConcurrentModelAdapter, request: Request, prepared: Any) -> Response:
+    try:
+        generation = adapter.complete(prepared)
+    except SampleFailure as failure:
+        return Response(request.key, request.task, request.doc_id, None, error=str(failure))
+    return Response(request.key, request.task, request.doc_id, generation.text, generation.input_tokens,
+                    generation.output_tokens, generation.image_tokens)
+
+
+def _run_concurrently(adapter: ConcurrentModelAdapter, requests: list[Request], workers: int) -> Iterator[Response]:
+    """Up to `max_concurrency` requests in flight; each response is yielded the moment it arrives."""
+    limit = adapter.max_concurrency
+    stream = prefetch(requests, lambda r: _prepare(adapter, r), workers, max_in_flight=max(limit, 4))
+    pending: set[Future] = set()
+    with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="ov_eval-request") as pool:
+        try:
+            for request, prepared in stream:
+                if isinstance(prepared, SampleFailure):
+                    yield Response(request.key, request.task, request.doc_id, None, error=str(prepared))
+                    continue
+                pending.add(pool.submit(_complete, adapter, request, prepared))
+                if len(pending) >= limit:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    yield from (future.result() for future in done)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from (future.result() for future in done)
+        finally:
+            for future in pending:  # stopped early (an error, Ctrl-C): send nothing more
+                future.cancel()

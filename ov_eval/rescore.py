@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--judge_model", default=None, help="judge model for every judge task (default: the run's "
                         "--judge_model, else each task's YAML)")
     parser.add_argument("--judge_concurrency", type=int, default=8, help="judge requests in flight")
+    parser.add_argument("--judge_timeout", default=None,
+                        help="seconds per judge HTTP request (default: $OV_EVAL_JUDGE_TIMEOUT, else 30)")
+    parser.add_argument("--judge_tries", default=None,
+                        help="HTTP tries per judge item, the first included (default: $OV_EVAL_JUDGE_TRIES, else 4)")
     parser.add_argument("--judge_cache", type=Path, default=None,
                         help="verdict cache file (default: $OV_EVAL_JUDGE_CACHE, else ~/.cache/ov_eval)")
     parser.add_argument("--include_path", action="append", default=None,
@@ -169,7 +173,8 @@ def rescore(results_path: Path, *, tasks: list[str] | None = None, profile: str 
         "higher_is_better": {task.name: {m.key_name: m.higher_is_better for m in task.config.metrics}
                              for task in loaded},
         "config": config | {"scoring_profile": profile, "predict_only": False,
-                            "judge_model": judge.model, "tasks": config.get("tasks") or names},
+                            "judge_model": judge.model, "tasks": config.get("tasks") or names,
+                            **dict(zip(("judge_timeout", "judge_tries"), judge.transport()))},
         "provenance": {task.name: _provenance(old_provenance.get(task.name) or {}, task, generation[task.name],
                                               scores[task.name].judge) for task in loaded},
         "scoring_profile": profile,
@@ -206,7 +211,9 @@ def rescore_main(argv: list[str]) -> int:
     results_path = find_results_file(args.log_dir)
     config = read_results_json(results_path).get("config") or {}
     judge = JudgeSettings(model=args.judge_model or config.get("judge_model"), concurrency=args.judge_concurrency,
-                          cache_path=args.judge_cache, progress=level <= logging.INFO)
+                          cache_path=args.judge_cache, progress=level <= logging.INFO, timeout_s=args.judge_timeout,
+                          max_tries=args.judge_tries)
+    judge.transport()  # a bad --judge_timeout / --judge_tries (or environment value) fails before any work
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
     path = rescore(results_path, tasks=tasks, profile=args.scoring_profile, judge=judge,
                    include_path=args.include_path)

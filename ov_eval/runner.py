@@ -54,6 +54,8 @@ class RunConfig:
     judge_concurrency: int = 8
     dist_timeout: float = DEFAULT_TIMEOUT_S  # seconds a rank waits for the others at the gather
     progress_interval: float = DEFAULT_PROGRESS_INTERVAL_S  # seconds between each rank's progress lines
+    judge_timeout: float | None = None  # seconds per judge HTTP request (None: $OV_EVAL_JUDGE_TIMEOUT, else 30)
+    judge_tries: int | None = None  # HTTP tries per judge item (None: $OV_EVAL_JUDGE_TRIES, else 4)
 
 
 def _seed_everything(seeds: list[int]) -> None:
@@ -151,7 +153,8 @@ def _evaluate_in(out_dir: Path, journal: Journal, config: RunConfig, layout: Pro
     if not layout.is_main:
         return None
     scores, generation = {}, {}
-    judge = JudgeSettings(model=config.judge_model, concurrency=config.judge_concurrency)
+    judge = JudgeSettings(model=config.judge_model, concurrency=config.judge_concurrency,
+                          timeout_s=config.judge_timeout, max_tries=config.judge_tries)
     for task in tasks:
         responses = [r for rank_responses in gathered for r in rank_responses[task.name]]
         generation[task.name] = task.generation(config.gen_kwargs).to_dict()

@@ -84,6 +84,14 @@ class Request:
 
 
 @dataclass(frozen=True)
+class EncodedImage:
+    """An image's original file bytes, for backends that send images as files (PNG or JPEG only)."""
+
+    data: bytes
+    mime: str  # image/png or image/jpeg
+
+
+@dataclass(frozen=True)
 class ModelInput:
     """What a model adapter sees: self-contained, media already decoded."""
 
@@ -92,6 +100,7 @@ class ModelInput:
     videos: tuple[np.ndarray, ...] = ()  # (frames, height, width, 3) uint8, already sampled
     generation: GenerationSettings = field(default_factory=GenerationSettings)
     pad_images: bool = False  # a single image too is encoded in pad mode (sticky pad)
+    encoded_images: tuple[EncodedImage | None, ...] = ()  # per image, for adapters with wants_encoded_images
 
 
 @dataclass(frozen=True)

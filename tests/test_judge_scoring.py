@@ -17,8 +17,9 @@ import pytest
 from conftest import read_results
 from fixtures.single_image import FIXTURES, write_fixture
 from ov_eval.errors import OvEvalError
-from ov_eval.judges import JudgeClient, RetryPolicy
-from ov_eval.judges.fake_server import FakeJudgeServer, FakeResponse, RecordedRequest, completion
+from ov_eval.openai_client import ChatClient
+from ov_eval.retry import RetryPolicy
+from fake_openai_server import FakeJudgeServer, FakeResponse, RecordedRequest, completion
 from ov_eval.registry import task_index
 from ov_eval.reporting.results import group_entries, task_entry
 from ov_eval.reporting.run_files import load_run
@@ -98,7 +99,7 @@ def server():
 
 
 def settings(server: FakeJudgeServer, cache: Path, **extra) -> JudgeSettings:
-    client = JudgeClient(api_key=KEY, base_url=server.url, timeout_s=5.0, retry=FAST, env={}, seed=0)
+    client = ChatClient(api_key=KEY, base_url=server.url, timeout_s=5.0, retry=FAST, env={}, seed=0)
     return JudgeSettings(client=client, cache_path=cache, progress=False, concurrency=4, **extra)
 
 

@@ -1,4 +1,4 @@
-"""The judge stage against a real chat-completions server on 127.0.0.1 (ov_eval.judges.fake_server)."""
+"""The judge stage against a real chat-completions server on 127.0.0.1 (tests/fake_openai_server.py)."""
 from __future__ import annotations
 
 import logging
@@ -10,11 +10,11 @@ import textwrap
 
 import pytest
 
-from ov_eval.judges import (JUDGE_KINDS, JudgeClient, JudgeConfigError, JudgeError, JudgeFailure, JudgeInputError,
-                            QAVerdict, RetryPolicy, Verdict, VerdictCache, VerdictParseError, cache_key, judge_all,
+from ov_eval.judges import (JUDGE_KINDS, JudgeFailure, JudgeInputError, QAVerdict, Verdict, VerdictCache, VerdictParseError, cache_key, judge_all,
                             load_prompt)
-from ov_eval.judges.fake_server import FakeJudgeServer, FakeResponse, RecordedRequest, completion
-from ov_eval.judges.retry import retry_after_s
+from fake_openai_server import FakeJudgeServer, FakeResponse, RecordedRequest, completion
+from ov_eval.openai_client import ChatClient, ChatError, EndpointConfigError
+from ov_eval.retry import RetryPolicy, retry_after_s
 from ov_eval.judges.verdicts import (parse_binary_judgement, parse_extraction, parse_mmvet_grade,
                                      parse_option_letter, parse_qa_verdict, parse_qa_verdict_corrected, parse_review_scores,
                                      parse_score_dict)
@@ -23,8 +23,8 @@ KEY = "sk-test-SECRET123"
 FAST = RetryPolicy(max_tries=3, base_delay_s=0.01, max_delay_s=0.05)
 
 
-def make_client(server: FakeJudgeServer, timeout_s: float = 2.0) -> JudgeClient:
-    return JudgeClient(api_key=KEY, base_url=server.url, timeout_s=timeout_s, retry=FAST, env={}, seed=0)
+def make_client(server: FakeJudgeServer, timeout_s: float = 2.0) -> ChatClient:
+    return ChatClient(api_key=KEY, base_url=server.url, timeout_s=timeout_s, retry=FAST, env={}, seed=0)
 
 
 # ---- verdict parsers: literal cases --------------------------------------------------------------------------
@@ -270,10 +270,10 @@ def test_second_run_against_the_same_cache_makes_no_http_calls(tmp_path):
     assert second.models == {"mmvet_grade": "gpt-4-0613", "llava_wild_review": "gpt-4-0613"}
     # a full cache needs no credentials at all
     with VerdictCache(path) as cache:
-        keyless = judge_all(items, client=JudgeClient(env={}), cache=cache, progress=False)
+        keyless = judge_all(items, client=ChatClient(env={}), cache=cache, progress=False)
         assert keyless.n_cache_hits == 7
-        with pytest.raises(JudgeConfigError, match="OPENAI_API_KEY"):
-            judge_all(mmvet_items([99]), client=JudgeClient(env={}), cache=cache, progress=False)
+        with pytest.raises(EndpointConfigError, match="OPENAI_API_KEY"):
+            judge_all(mmvet_items([99]), client=ChatClient(env={}), cache=cache, progress=False)
 
 
 def test_unparsable_cached_reply_is_asked_again(tmp_path):
@@ -314,7 +314,7 @@ def test_the_api_key_never_leaks(tmp_path, caplog):
     with FakeJudgeServer(responder) as server, VerdictCache(tmp_path / "v.sqlite") as cache:
         client = make_client(server)
         run = judge_all(mmvet_items([0, 1, 2]), client=client, cache=cache, progress=False)
-        with pytest.raises(JudgeError) as raised:
+        with pytest.raises(ChatError) as raised:
             client.complete("m", [{"role": "user", "content": "ITEM-01"}], temperature=0.0, max_tokens=8)
         texts += [str(raised.value), repr(raised.value), raised.value.detail, repr(client), repr(vars(client))]
         assert server.requests[0].headers["authorization"] == f"Bearer {KEY}"  # the key did go over the wire
@@ -332,15 +332,15 @@ def test_azure_variant_from_the_environment():
     with FakeJudgeServer(lambda r: completion("Judgement: 1")) as server:
         env = {"AZURE_OPENAI_API_KEY": KEY, "AZURE_OPENAI_ENDPOINT": server.endpoint,
                "OPENAI_API_VERSION": "2024-06-01"}
-        client = JudgeClient(env=env, retry=FAST)
+        client = ChatClient(env=env, retry=FAST)
         assert client.api_type == "azure"
         reply = client.complete("judge-deployment", [{"role": "user", "content": "x"}], temperature=0.0,
                                 max_tokens=8)
         assert (reply.text, reply.tries) == ("Judgement: 1", 1)
         assert server.requests[0].path == "/openai/deployments/judge-deployment/chat/completions?api-version=2024-06-01"
         assert server.requests[0].headers["api-key"] == KEY
-    with pytest.raises(JudgeConfigError, match="OPENAI_API_VERSION"):
-        JudgeClient(env={"AZURE_OPENAI_ENDPOINT": "http://127.0.0.1:9", "AZURE_OPENAI_API_KEY": KEY}).complete(
+    with pytest.raises(EndpointConfigError, match="OPENAI_API_VERSION"):
+        ChatClient(env={"AZURE_OPENAI_ENDPOINT": "http://127.0.0.1:9", "AZURE_OPENAI_API_KEY": KEY}).complete(
             "m", [], temperature=0.0, max_tokens=1)
 
 

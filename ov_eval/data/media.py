@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from ov_eval.models.preprocess import sample_frame_indices
-from ov_eval.types import MediaRef
+from ov_eval.types import EncodedImage, MediaRef
 
 
 class MediaError(Exception):
@@ -34,6 +34,25 @@ def decode_image(ref: MediaRef) -> Image.Image:
         raise
     except Exception as exc:
         raise MediaError(f"{ref.label}: cannot decode image: {exc}") from None
+
+
+def encoded_image(ref: MediaRef) -> EncodedImage | None:
+    """The image's original bytes when they are PNG or JPEG (sent as they are), else None (re-encode the pixels)."""
+    source = ref.source
+    try:
+        if isinstance(source, dict) and source.get("bytes"):
+            data = bytes(source["bytes"])
+        elif isinstance(source, dict) and source.get("path"):
+            data = Path(source["path"]).read_bytes()
+        else:
+            return None
+    except OSError:
+        return None
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return EncodedImage(data, "image/png")
+    if data.startswith(b"\xff\xd8\xff"):
+        return EncodedImage(data, "image/jpeg")
+    return None
 
 
 def decode_video(ref: MediaRef, num_frames: int, backend: str = "decord") -> np.ndarray:

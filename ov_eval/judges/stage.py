@@ -7,15 +7,16 @@ becomes a failure; only replies that parse are cached.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal, Mapping, Union
 
 from tqdm.auto import tqdm
 
 from ov_eval.judges.cache import VerdictCache, cache_key
-from ov_eval.judges.client import JudgeClient, JudgeError, TransportReason
+from ov_eval.openai_client import ChatClient, ChatError, TransportReason
 from ov_eval.judges.prompts import JudgeInputError, JudgeKind, judge_kind
 from ov_eval.judges.verdicts import VerdictParseError
 
@@ -84,12 +85,15 @@ class _Job:
 
 
 def judge_all(items: Iterable[JudgeItem | tuple[str, str, Mapping[str, str]]], *,
-              client: JudgeClient | None = None, cache: VerdictCache | None = None, model: str | None = None,
+              client: ChatClient | None = None, cache: VerdictCache | None = None, model: str | None = None,
               concurrency: int = 8, verdict_tries: int = 3, progress: bool = True,
-              desc: str = "judging") -> JudgeRun:
+              desc: str = "judging", progress_every_s: float = 30.0) -> JudgeRun:
     """Judge every item. `model` None uses each prompt's reference model; `client` None reads the environment.
 
-    Raises JudgeInputError (bad item) before any call, and JudgeConfigError (no credentials) at the first
+    A step that runs longer than `progress_every_s` logs a line (items done, errors so far) at that interval,
+    so a slow or hanging judge shows in the log and not only on a progress bar.
+
+    Raises JudgeInputError (bad item) before any call, and EndpointConfigError (no credentials) at the first
     cache miss; every other failure of an item is returned as a JudgeFailure.
     """
     if concurrency < 1 or verdict_tries < 1:
@@ -98,18 +102,24 @@ def judge_all(items: Iterable[JudgeItem | tuple[str, str, Mapping[str, str]]], *
     run = JudgeRun(outcomes={}, models={j.kind.name: j.model for j in jobs},
                    prompt_versions={j.kind.name: j.kind.prompt.version for j in jobs})
     own_client = client is None
-    client = JudgeClient() if client is None else client
+    client = ChatClient() if client is None else client
     results: dict[str, tuple[Outcome, int]] = {}
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="judge")
     try:
         with tqdm(total=len(jobs), desc=desc, unit="item", disable=not progress) as bar:
             pending = {pool.submit(_judge_one, job, client, cache, verdict_tries) for job in jobs}
+            errors, last_report, reported = 0, time.monotonic(), False
             while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                done, pending = wait(pending, timeout=progress_every_s, return_when=FIRST_COMPLETED)
                 for future in done:
                     outcome, calls = future.result()  # raises a worker's unexpected error (e.g. no credentials)
                     results[outcome.item_id] = (outcome, calls)
+                    errors += isinstance(outcome, JudgeFailure)
                     bar.update(1)
+                    bar.set_postfix(errors=errors, refresh=False)
+                if time.monotonic() - last_report >= progress_every_s or (reported and not pending):
+                    log.info("%s: %d of %d items done, %d errors so far", desc, len(results), len(jobs), errors)
+                    last_report, reported = time.monotonic(), True
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # on an error or Ctrl-C, start no further judge calls
         if own_client:
@@ -149,7 +159,7 @@ def _prepare(items: list[JudgeItem], model: str | None) -> list[_Job]:
     return jobs
 
 
-def _judge_one(job: _Job, client: JudgeClient, cache: VerdictCache | None, verdict_tries: int
+def _judge_one(job: _Job, client: ChatClient, cache: VerdictCache | None, verdict_tries: int
                ) -> tuple[Outcome, int]:
     """(outcome, HTTP calls made) for one item."""
     item, kind, prompt = job.item, job.kind, job.kind.prompt
@@ -164,7 +174,7 @@ def _judge_one(job: _Job, client: JudgeClient, cache: VerdictCache | None, verdi
         try:
             reply = client.complete(job.model, job.messages, temperature=prompt.temperature,
                                     max_tokens=prompt.max_tokens)
-        except JudgeError as exc:
+        except ChatError as exc:
             return JudgeFailure(item.item_id, item.kind, exc.reason, exc.detail, calls + exc.tries), calls + exc.tries
         calls += reply.tries
         try:

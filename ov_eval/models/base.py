@@ -7,7 +7,8 @@ from typing import Any, Protocol, runtime_checkable
 from ov_eval.errors import OvEvalError, did_you_mean
 from ov_eval.types import Generation, ModelInput
 
-MODELS = {"llava_onevision": "ov_eval.models.onevision:OneVisionAdapter"}
+MODELS = {"llava_onevision": "ov_eval.models.onevision:OneVisionAdapter",
+          "openai_compatible": "ov_eval.models.openai_compatible:OpenAICompatibleAdapter"}
 
 
 @runtime_checkable
@@ -24,6 +25,16 @@ class ModelAdapter(Protocol):
     def generate(self, batch: list[Any]) -> list[Generation]: ...
 
     def describe(self) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class ConcurrentModelAdapter(ModelAdapter, Protocol):
+    """A model answering one request at a time from many threads (a server): the runner keeps up to
+    `max_concurrency` requests in flight and journals each answer as it arrives."""
+
+    max_concurrency: int
+
+    def complete(self, prepared: Any) -> Generation: ...
 
 
 def parse_model_args(text: str) -> dict[str, str]:

@@ -96,7 +96,31 @@ def write_tiny_checkpoint(out_dir: Path, seed: int = 0, format: str = "hf") -> P
         _write_original(model, out_dir, seed)
         tokenizer.save_pretrained(out_dir)
         _write_portable_tokenizer_config(out_dir / "tokenizer_config.json")
+    if format == "hf":
+        _write_processor(model.config, tokenizer, out_dir)
     return out_dir
+
+
+# The qwen_1_5 turns, with every content part where the request puts it (transformers serve renders this).
+_SERVING_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<image>\n{% elif part['type'] == 'video' %}<video>\n"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}{% endif %}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+def _write_processor(config: LlavaOnevisionConfig, tokenizer: PreTrainedTokenizerFast, out_dir: Path) -> None:
+    """The processor files `transformers serve` loads with AutoProcessor (SigLIP's 0.5 mean and std, 384 px)."""
+    from transformers import LlavaOnevisionImageProcessor, LlavaOnevisionProcessor, LlavaOnevisionVideoProcessor
+
+    size, half = {"height": 384, "width": 384}, [0.5, 0.5, 0.5]
+    LlavaOnevisionProcessor(
+        image_processor=LlavaOnevisionImageProcessor(image_grid_pinpoints=config.image_grid_pinpoints, size=size,
+                                                     image_mean=half, image_std=half),
+        video_processor=LlavaOnevisionVideoProcessor(size=size, image_mean=half, image_std=half),
+        tokenizer=tokenizer, num_image_tokens=729, vision_feature_select_strategy="full",
+        vision_aspect_ratio="anyres_max_9", chat_template=_SERVING_CHAT_TEMPLATE).save_pretrained(out_dir)
 
 
 def _write_original(model: LlavaOnevisionForConditionalGeneration, out_dir: Path, seed: int) -> None:

@@ -15,8 +15,8 @@ from ov_eval.task import Task
 
 
 def model_folder_name(model: str, model_args: dict[str, str]) -> str:
-    """The reference's folder name: the pretrained id with path separators made safe."""
-    name = model_args.get("pretrained", model)
+    """The reference's folder name: the pretrained id (a served model's name) with path separators made safe."""
+    name = model_args.get("pretrained") or model_args.get("model") or model
     return re.sub(r"[\"<>:/|\\?*\[\]]+", "__", name).strip("_") or model
 
 

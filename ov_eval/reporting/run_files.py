@@ -94,6 +94,8 @@ def load_run(path: Path) -> Run:
             raise OvEvalError(f"{path}: the entry of task '{name}' is not a mapping")
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
     model = _model_args(config).get("pretrained") or config.get("model") or path.parent.name
+    if config.get("model") == "openai_compatible":  # a served model is its own column, never the checkpoint's
+        model = f"{_model_args(config).get('model') or path.parent.name} (served)"
     headlines = {task: c["headline_metric"] for task, c in (data.get("configs") or {}).items()
                  if isinstance(c, dict) and isinstance(c.get("headline_metric"), str)}
     date = data.get("date") or path.name.removesuffix("results.json").rstrip("_")

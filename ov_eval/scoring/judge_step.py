@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ov_eval.errors import OvEvalError
-from ov_eval.judges import JudgeClient, JudgeConfigError, JudgeFailure, JudgeItem, VerdictCache, default_cache_path
+from ov_eval.judges import JudgeFailure, JudgeItem, VerdictCache, default_cache_path
 from ov_eval.judges import judge_all, judge_kind
+from ov_eval.openai_client import ChatClient, EndpointConfigError
+from ov_eval.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from ov_eval.task import Task
@@ -38,18 +40,51 @@ class JudgeSettings:
 
     model: str | None = None  # --judge_model: replaces every task's judge model
     concurrency: int = 8  # --judge_concurrency
+    timeout_s: float | None = None  # --judge_timeout, else $OV_EVAL_JUDGE_TIMEOUT, else 30 s per HTTP request
+    max_tries: int | None = None  # --judge_tries, else $OV_EVAL_JUDGE_TRIES, else 4 (tries x timeout ~ 2 min)
     cache_path: Path | None = None  # None: default_cache_path() ($OV_EVAL_JUDGE_CACHE, else ~/.cache/ov_eval)
-    client: JudgeClient | None = None  # None: a client from the environment (OPENAI_API_KEY / OPENAI_BASE_URL)
+    client: ChatClient | None = None  # None: a client from the environment (OPENAI_API_KEY / OPENAI_BASE_URL)
     env: Mapping[str, str] | None = None  # None: os.environ
     progress: bool = True
+    progress_every_s: float = 30.0  # a log line (items done, errors) at this interval during a long judge step
 
     def resolved_cache_path(self) -> Path:
         return Path(self.cache_path) if self.cache_path is not None else default_cache_path(self.env)
 
+    def transport(self) -> tuple[float, int]:
+        """(per-request timeout in seconds, HTTP tries per item): flag, else environment, else default."""
+        env = os.environ if self.env is None else self.env
+        timeout = judge_number("--judge_timeout", self.timeout_s, env, "OV_EVAL_JUDGE_TIMEOUT", float,
+                               DEFAULT_JUDGE_TIMEOUT_S)
+        tries = judge_number("--judge_tries", self.max_tries, env, "OV_EVAL_JUDGE_TRIES", int, DEFAULT_JUDGE_TRIES)
+        return timeout, tries
+
+    def new_client(self) -> ChatClient:
+        timeout, tries = self.transport()
+        return ChatClient(env=self.env, timeout_s=timeout, retry=RetryPolicy(max_tries=tries, max_retry_after_s=timeout))
+
+
+DEFAULT_JUDGE_TIMEOUT_S = 30.0
+DEFAULT_JUDGE_TRIES = 4
+
+
+def judge_number(flag: str, value: Any, env: Mapping[str, str], variable: str, kind: type, default: Any) -> Any:
+    """A positive judge setting from its flag, else its environment variable, else the default."""
+    source, raw = (flag, value) if value is not None else (variable, env.get(variable))
+    if raw is None or raw == "":
+        return default
+    try:
+        number = kind(raw)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not number > 0 or number == float("inf"):
+        raise OvEvalError(f"{source}: must be a positive {'integer' if kind is int else 'number'}, got '{raw}'")
+    return number
+
 
 def judge_endpoint_configured(env: Mapping[str, str] | None = None) -> bool:
     """Whether the environment names a usable judge endpoint (a key; for Azure also endpoint and version)."""
-    return JudgeClient(env=os.environ if env is None else env).configured
+    return ChatClient(env=os.environ if env is None else env).configured
 
 
 @dataclass
@@ -151,7 +186,7 @@ def judge_task(task: Task, samples: Mapping[int, tuple[dict[str, Any], str]], pr
     spec = task.config.judge
     if spec is None:
         return None
-    client = settings.client or JudgeClient(env=settings.env)
+    client = settings.client or settings.new_client()
     if not spec.required and not client.configured:
         log.info("task %s: no judge endpoint configured; rows the rules leave unresolved count as wrong",
                  task.name)
@@ -184,7 +219,7 @@ def judge_task(task: Task, samples: Mapping[int, tuple[dict[str, Any], str]], pr
                     continue
                 run = judge_all(list(items.values()), client=client, cache=cache, model=model,
                                 concurrency=settings.concurrency, progress=settings.progress,
-                                desc=f"judging {task.name} ({kind})")
+                                desc=f"judging {task.name} ({kind})", progress_every_s=settings.progress_every_s)
                 totals["n_items"] += len(items)
                 totals["n_cache_hits"] += run.n_cache_hits
                 totals["n_http_calls"] += run.n_http_calls
@@ -203,7 +238,7 @@ def judge_task(task: Task, samples: Mapping[int, tuple[dict[str, Any], str]], pr
                     judgement.judged = True
                     judgement.record[kind] = {"verdict": _jsonable(outcome.value), "reply": outcome.reply,
                                               "cached": outcome.cached}
-    except JudgeConfigError as exc:
+    except EndpointConfigError as exc:
         raise OvEvalError(f"task '{task.name}': a judge verdict it needs is not in the verdict cache {cache_path} "
                           f"and the judge cannot be called: {exc}") from None
     finally:
@@ -225,6 +260,7 @@ def judge_task(task: Task, samples: Mapping[int, tuple[dict[str, Any], str]], pr
         "n_excluded": n_excluded,  # not scored by the task's rule (e.g. unpaired rows)
         "n_without_judge": len(samples) - n_judged - n_errors - n_excluded,  # settled by rules, no item needed
         "judge_failures_by_reason": failures_by_reason,
+        "judge_timeout_s": client.timeout_s, "judge_max_tries": client.retry.max_tries,
         **totals,
     }
     return TaskJudgement(outcomes, n_judged, n_errors, provenance)

@@ -1,7 +1,8 @@
-"""One judge client for any OpenAI-compatible chat endpoint (or Azure OpenAI), with our own retries.
+"""One chat-completions client for any OpenAI-compatible endpoint (or Azure OpenAI), with our own retries.
 
-The openai client (and the `openai` module, most of a second to import) is loaded on the first call, never
-at import or construction, so rescoring from a full cache needs no credentials. The library's retries are
+Shared by the judge stage and the `openai_compatible` model backend. The openai client (and the `openai`
+module, most of a second to import) is loaded on the first call, never at import or construction, so
+rescoring from a full cache needs no credentials. The library's retries are
 off; ours follow RetryPolicy and Retry-After. The API key is held in a wrapper that prints as '***' and is
 scrubbed from every message we raise or log.
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
 
 from ov_eval.errors import OvEvalError
-from ov_eval.judges.retry import RetryPolicy, retry_after_s
+from ov_eval.retry import RetryPolicy, retry_after_s
 
 if TYPE_CHECKING:
     import openai
@@ -30,24 +31,26 @@ TransportReason = Literal["http_error", "timeout", "connection_error", "malforme
 _RETRY_STATUSES = frozenset({408, 409, 429})
 
 
-class JudgeConfigError(OvEvalError):
-    """The judge endpoint cannot be used as configured (missing key, endpoint or API version)."""
+class EndpointConfigError(OvEvalError):
+    """The endpoint cannot be used as configured (missing key, endpoint or API version)."""
 
 
-class JudgeError(Exception):
-    """A judge request that failed for good: not retryable, or still failing after the last try."""
+class ChatError(Exception):
+    """A request that failed for good: not retryable, or still failing after the last try."""
 
     def __init__(self, reason: TransportReason, detail: str, tries: int) -> None:
-        super().__init__(f"judge request failed after {tries} tr{'y' if tries == 1 else 'ies'} ({reason}): {detail}")
+        super().__init__(f"request failed after {tries} tr{'y' if tries == 1 else 'ies'} ({reason}): {detail}")
         self.reason = reason
         self.detail = detail
         self.tries = tries
 
 
 @dataclass(frozen=True)
-class JudgeReply:
+class ChatReply:
     text: str
     tries: int  # HTTP calls this reply took, the successful one included
+    prompt_tokens: int = 0  # as the server counts them (0 when it does not say)
+    completion_tokens: int = 0
 
 
 class _Secret:
@@ -67,7 +70,7 @@ class _MalformedReply(Exception):
     pass
 
 
-class JudgeClient:
+class ChatClient:
     """Chat completions against one endpoint; thread-safe (one openai client shared by all threads)."""
 
     def __init__(self, *, api_key: str | None = None, base_url: str | None = None, api_type: ApiType | None = None,
@@ -94,7 +97,7 @@ class JudgeClient:
         self.http_calls = 0
 
     def __repr__(self) -> str:
-        return (f"JudgeClient(api_type={self.api_type!r}, base_url={self.base_url!r}, "
+        return (f"ChatClient(api_type={self.api_type!r}, base_url={self.base_url!r}, "
                 f"timeout_s={self.timeout_s}, max_tries={self.retry.max_tries})")
 
     @property
@@ -118,11 +121,11 @@ class JudgeClient:
                                                 ("AZURE_OPENAI_ENDPOINT", self.base_url),
                                                 ("OPENAI_API_VERSION", self.api_version)) if not value]
             if missing:
-                raise JudgeConfigError(f"the Azure judge needs {', '.join(missing)} (environment or arguments)")
+                raise EndpointConfigError(f"the Azure judge needs {', '.join(missing)} (environment or arguments)")
             return openai.AzureOpenAI(api_key=self._key.reveal(), azure_endpoint=self.base_url,
                                       api_version=self.api_version, max_retries=0, timeout=self.timeout_s)
         if self._key is None:
-            raise JudgeConfigError("the LLM judge needs OPENAI_API_KEY (or AZURE_OPENAI_* for Azure); "
+            raise EndpointConfigError("the LLM judge needs OPENAI_API_KEY (or AZURE_OPENAI_* for Azure); "
                                    "set it, or rescore from a verdict cache that holds every verdict")
         return openai.OpenAI(api_key=self._key.reveal(), base_url=self.base_url, max_retries=0,
                              timeout=self.timeout_s)
@@ -133,15 +136,20 @@ class JudgeClient:
                 self._client.close()
                 self._client = None
 
-    def __enter__(self) -> JudgeClient:
+    def __enter__(self) -> ChatClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def complete(self, model: str, messages: Sequence[Mapping[str, str]], *, temperature: float,
-                 max_tokens: int) -> JudgeReply:
-        """The reply text of one chat completion, retried per the policy; raises JudgeError when it gives up."""
+    def complete(self, model: str, messages: Sequence[Mapping[str, Any]], *, temperature: float, max_tokens: int,
+                 top_p: float | None = None, stop: Sequence[str] | None = None) -> ChatReply:
+        """The reply of one chat completion, retried per the policy; raises ChatError when it gives up."""
+        options: dict[str, Any] = {}
+        if top_p is not None:
+            options["top_p"] = top_p
+        if stop:
+            options["stop"] = list(stop)
         client = self._openai()
         for tries in range(1, self.retry.max_tries + 1):
             with self._lock:
@@ -149,14 +157,16 @@ class JudgeClient:
             try:
                 completion = client.chat.completions.create(
                     model=model, messages=list(messages), temperature=temperature, max_tokens=max_tokens,
-                    timeout=self.timeout_s)
-                return JudgeReply(_content(completion), tries)
+                    timeout=self.timeout_s, **options)
+                usage = getattr(completion, "usage", None)
+                return ChatReply(_content(completion), tries, getattr(usage, "prompt_tokens", 0) or 0,
+                                 getattr(usage, "completion_tokens", 0) or 0)
             except Exception as exc:  # noqa: BLE001 - sorted into retryable or not just below
                 reason, detail, retryable, wait_hint = self._classify(exc)
             if not retryable or tries == self.retry.max_tries:
-                raise JudgeError(reason, detail, tries) from None
+                raise ChatError(reason, detail, tries) from None
             delay = self.retry.wait_s(tries, wait_hint, self._rng)
-            log.info("judge call failed (%s: %s); try %d of %d in %.2f s", reason, detail, tries + 1,
+            log.info("chat request failed (%s: %s); try %d of %d in %.2f s", reason, detail, tries + 1,
                      self.retry.max_tries, delay)
             self._sleep(delay)
         raise AssertionError("unreachable")
@@ -183,6 +193,22 @@ class JudgeClient:
         if self._key is not None and len(self._key.reveal()) >= 6:
             text = text.replace(self._key.reveal(), "***")
         return text if len(text) <= 300 else text[:297] + "..."
+
+
+    def served_models(self) -> list[dict[str, Any]] | None:
+        """The server's `/models` listing (id, and `root` where vLLM gives it), one try; None if it has none."""
+        import openai
+
+        try:
+            listing = self._openai().models.list(timeout=min(self.timeout_s, 30.0))
+            return [{"id": m.id, **({"root": m.root} if isinstance(getattr(m, "root", None), str) else {})}
+                    for m in listing.data]
+        except openai.AuthenticationError as exc:
+            raise EndpointConfigError(f"{self.base_url} rejected the API key: "
+                                      f"{self._redact(f'HTTP {exc.status_code}: {exc.message}')}") from None
+        except Exception as exc:  # noqa: BLE001 - a server without the listing is fine; the reason is logged
+            log.info("the server gives no model listing: %s", self._redact(f"{type(exc).__name__}: {exc}"))
+            return None
 
 
 def _content(completion: Any) -> str:

@@ -1,4 +1,6 @@
-"""A scripted OpenAI-compatible chat-completions server on 127.0.0.1, for tests, benchmarks and offline demos.
+"""A scripted OpenAI-compatible chat-completions server on 127.0.0.1, for tests and benchmarks.
+
+It does what a real server cannot be made to do on demand: 500s, 429 with Retry-After, hangs, garbage.
 
 A responder decides, per request, the status, headers, body and delay; the server records every request
 (arrival and response times, the messages, the attempt number for the same messages) so a test can check

@@ -1,4 +1,4 @@
-"""When to call the judge again: exponential backoff with jitter, or the server's Retry-After."""
+"""When to send a failed request again: exponential backoff with jitter, or the server's Retry-After."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,7 @@ from typing import Mapping
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_tries: int = 6  # HTTP attempts per judge request, the first included
+    max_tries: int = 6  # HTTP attempts per request, the first included
     base_delay_s: float = 1.0
     max_delay_s: float = 60.0
     max_retry_after_s: float = 300.0  # a longer Retry-After is honoured only up to this
