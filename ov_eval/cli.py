@@ -35,6 +35,10 @@ def _eval_parser() -> argparse.ArgumentParser:
     parser.add_argument("--judge_model", default=None,
                         help="LLM judge model for every judge task (default: each task's YAML)")
     parser.add_argument("--judge_concurrency", default="8", help="judge requests in flight (default 8)")
+    parser.add_argument("--bootstrap_iters", default="1000",
+                        help="bootstrap resamples for metric stderr and 95%% intervals (default 1000; 0 = off)")
+    parser.add_argument("--run_name", default=None,
+                        help="the run's name in tables and leaderboards (default: model folder + date)")
     return parser
 
 
@@ -67,6 +71,10 @@ def _number(flag: str, text: str | None, kind: type) -> Any:
     if value <= 0:
         raise OvEvalError(f"{flag}: must be positive, got {text}")
     return value
+
+
+def _bootstrap_iters(text: str) -> int:
+    return 0 if text.strip() == "0" else _number("--bootstrap_iters", text, int)
 
 
 def _limit(text: str | None) -> int | float | None:
@@ -143,7 +151,8 @@ def run_eval(argv: list[str]) -> int:
         gen_kwargs=_gen_kwargs(args.gen_kwargs), predict_only=args.predict_only, seed=seeds,
         include_path=args.include_path, dataset_overrides=_overrides(args.dataset_override),
         scoring_profile=args.scoring_profile, workers=args.workers, judge_model=args.judge_model,
-        judge_concurrency=_number("--judge_concurrency", args.judge_concurrency, int))
+        judge_concurrency=_number("--judge_concurrency", args.judge_concurrency, int),
+        bootstrap_iters=_bootstrap_iters(args.bootstrap_iters), run_name=args.run_name)
     evaluate(config)
     return 0
 

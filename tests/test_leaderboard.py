@@ -17,8 +17,8 @@ from ov_eval.reporting.leaderboard import (build_leaderboard, find_results_files
 from ov_eval.reporting.reference import load_reference
 
 PRETRAINED = "lmms-lab/llava-onevision-qwen2-0.5b-ov"
-L1 = f"{PRETRAINED} (20250101_120000)"
-L2 = f"{PRETRAINED} (20250102_090000)"
+L1 = f"{PRETRAINED} (20250101_120000) [published]"
+L2 = f"{PRETRAINED} (20250102_090000) [corrected]"
 REF = "llava-onevision-qwen2-0.5b-ov (published)"
 
 
@@ -28,7 +28,7 @@ def task(metrics: dict[str, float], n: tuple[int, int], headline: str | None, gr
 
 
 def write_run(folder: Path, date: str, pretrained: str, tasks: dict[str, dict[str, Any]],
-              groups: dict[str, dict[str, float]] | None = None) -> Path:
+              groups: dict[str, dict[str, float]] | None = None, profile: str = "published") -> Path:
     """A results file in this project's layout."""
     results, configs, n_samples = {}, {}, {}
     for name, spec in tasks.items():
@@ -50,10 +50,10 @@ def write_run(folder: Path, date: str, pretrained: str, tasks: dict[str, dict[st
         "n-samples": n_samples,
         "higher_is_better": {},
         "config": {"model": "llava_onevision", "model_args": {"pretrained": pretrained, "conv_template": "qwen_1_5"},
-                   "scoring_profile": "published"},
+                   "scoring_profile": profile},
         "model": {"model": "llava_onevision"},
         "provenance": {},
-        "scoring_profile": "published",
+        "scoring_profile": profile,
         "date": date,
     }
     folder.mkdir(parents=True, exist_ok=True)
@@ -87,7 +87,7 @@ def write_run_b(root: Path) -> Path:
                     "mme_perception_score,none"),
         "videomme": task({"videomme_perception_score,none": 45.0}, (2700, 2700), "videomme_perception_score,none"),
         "demo_colours": task({"exact_match,none": 0.75}, (8, 8), "exact_match,none"),
-    })
+    }, profile="corrected")
 
 
 MUIR = "muirbench | muirbench_score_overall,flexible-extract"
@@ -107,17 +107,18 @@ EXPECTED_MARKDOWN = f"""\
 """
 
 EXPECTED_CSV = f"""\
-group,task,metric,{REF},{L1},{L2},Δ {L1} vs ref,Δ {L2} vs ref,note
-image,ai2d,"exact_match,flexible-extract",57.10,57.12,55.00,0.02,-2.10,
-image,mathverse_testmini_vision,"gpt_eval_score,none",17.90,18.00,,0.10,,
-image,mme,"mme_percetion_score,none",1238.00,1250.50,1240.00,12.50,2.00,
-image,mme,"mme_cognition_score,none",240.00,230.25,241.00,-9.75,1.00,
-image,mathverse_testmini_vision_intensive,"gpt_eval_score,none",,20.00,,,,
-image,mathverse_testmini_vision_only,"gpt_eval_score,none",,16.00,,,,
-multi-image,muirbench,"muirbench_score_overall,flexible-extract",25.50,25.00,,-0.50,,{L1}: n=100/2600
-video,activitynetqa,"gpt_eval_accuracy,none",50.50,48.00,,-2.50,,{L1}: judge errors: 3
-video,videomme,"videomme_percetion_score,none",44.00,,45.00,,1.00,
-other,demo_colours,"exact_match,none",,0.50,0.75,,,
+group,task,metric,{REF},{L1},{L2},Δ {L1} vs ref,Δ {L2} vs ref,{L1} stderr,{L2} stderr,\
+{L1} CI95 excludes published,{L2} CI95 excludes published,note
+image,ai2d,"exact_match,flexible-extract",57.10,57.12,55.00,0.02,-2.10,,,,,
+image,mathverse_testmini_vision,"gpt_eval_score,none",17.90,18.00,,0.10,,,,,,
+image,mme,"mme_percetion_score,none",1238.00,1250.50,1240.00,12.50,2.00,,,,,
+image,mme,"mme_cognition_score,none",240.00,230.25,241.00,-9.75,1.00,,,,,
+image,mathverse_testmini_vision_intensive,"gpt_eval_score,none",,20.00,,,,,,,,
+image,mathverse_testmini_vision_only,"gpt_eval_score,none",,16.00,,,,,,,,
+multi-image,muirbench,"muirbench_score_overall,flexible-extract",25.50,25.00,,-0.50,,,,,,{L1}: n=100/2600
+video,activitynetqa,"gpt_eval_accuracy,none",50.50,48.00,,-2.50,,,,,,{L1}: judge errors: 3
+video,videomme,"videomme_percetion_score,none",44.00,,45.00,,1.00,,,,,
+other,demo_colours,"exact_match,none",,0.50,0.75,,,,,,,
 """
 
 
@@ -149,8 +150,8 @@ def test_single_run_note_has_no_run_prefix_and_shows_both_notes(tmp_path):
     })
     board = build_leaderboard([load_run(path)], load_reference(), "llava-onevision-qwen2-7b-ov")
     assert to_markdown(board) == (
-        "| group | task | metric | llava-onevision-qwen2-7b-ov (published) | /ckpt/my-finetune "
-        "| Δ /ckpt/my-finetune vs ref | note |\n"
+        "| group | task | metric | llava-onevision-qwen2-7b-ov (published) | /ckpt/my-finetune [published] "
+        "| Δ /ckpt/my-finetune [published] vs ref | note |\n"
         "|---|---|---|---:|---:|---:|---|\n"
         "| image | mmvet | gpt_eval_score,none | 57.50 | 30.00 | -27.50 | n=200/218, judge errors: 2 |\n")
 
@@ -189,23 +190,24 @@ def test_reference_harness_results_json(tmp_path, capsys):
     assert leaderboard_main([str(tmp_path / "lmms_eval_logs"), "--format", "csv"]) == 0
     assert capsys.readouterr().out == (
         "group,task,metric,llava-onevision-qwen2-7b-ov (published),lmms-lab/llava-onevision-qwen2-7b-ov,"
-        "Δ lmms-lab/llava-onevision-qwen2-7b-ov vs ref,note\n"
-        'image,chartqa,"relaxed_overall,none",80.00,79.00,-1.00,\n'
-        'image,mmbench_en_dev,"gpt_eval_score,none",80.80,80.30,-0.50,\n')
+        "Δ lmms-lab/llava-onevision-qwen2-7b-ov vs ref,lmms-lab/llava-onevision-qwen2-7b-ov stderr,"
+        "lmms-lab/llava-onevision-qwen2-7b-ov CI95 excludes published,note\n"
+        'image,chartqa,"relaxed_overall,none",80.00,79.00,-1.00,0.80,,\n'
+        'image,mmbench_en_dev,"gpt_eval_score,none",80.80,80.30,-0.50,,,\n')
 
 
 def test_reference_flag_overrides_the_guess(tmp_path, capsys):
     (tmp_path / "results.json").write_text(json.dumps(REFERENCE_HARNESS_RESULTS), encoding="utf-8")
     assert leaderboard_main([str(tmp_path / "results.json"), "--reference", "llava-onevision-qwen2-72b-si"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[2] == "| image | chartqa | relaxed_overall,none | 84.90 | 79.00 | -5.90 |  |"
+    assert lines[2] == "| image | chartqa | relaxed_overall,none | 84.90 | 79.00 ± 0.80 | -5.90 |  |"
 
 
 def test_run_labels_disambiguate_by_date_then_by_number(two_runs):
     run_a, run_b = (load_run(p) for p in two_runs)
     assert run_labels([run_a, run_b]) == [L1, L2]
     assert run_labels([run_a, run_a]) == [f"{L1} #1", f"{L1} #2"]
-    assert run_labels([run_a]) == [PRETRAINED]
+    assert run_labels([run_a]) == [f"{PRETRAINED} [published]"]
 
 
 def test_find_results_files_in_run_dirs_files_and_globs(two_runs, tmp_path):
