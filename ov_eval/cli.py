@@ -196,6 +196,14 @@ def main(argv: list[str] | None = None) -> int:
             from ov_eval.rescore import rescore_main
 
             return rescore_main(argv[1:])
+        if argv and argv[0] == "compare":
+            from ov_eval.reporting.compare import compare_main
+
+            return compare_main(argv[1:])
+        if argv and argv[0] == "browse":
+            from ov_eval.reporting.browse import browse_main
+
+            return browse_main(argv[1:])
         if argv and argv[0] == "leaderboard":
             from ov_eval.reporting.leaderboard import leaderboard_main
 

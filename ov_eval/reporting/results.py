@@ -70,10 +70,10 @@ def group_entries(groups: dict[str, list[str]], entries: dict[str, dict[str, Any
             weight = sum(n for _, _, n in pairs)
             row[key] = sum(v * n for _, v, n in pairs) / weight if weight else None
             if scores is not None and weight:
+                missing = Uncertainty(None, None, BOOTSTRAP_METHOD)
                 _put_uncertainty(row, key, weighted_group_uncertainty(
-                    [(scores[m].uncertainty[key], n) for m, _, n in pairs if key in scores[m].uncertainty]
-                    if all(key in scores[m].uncertainty for m, _, _ in pairs) else []))
-        row["n_samples"] = sum(e["n_samples"] for e in present)
+                    [(scores[m].uncertainty.get(key, missing), n) for m, _, n in pairs]))
+        row["n_samples"] = sum(entries[m]["n_samples"] for m in present)
         out[group] = row
     return out
 

@@ -212,13 +212,29 @@ def _quiet() -> Iterator[None]:
         logging.disable(previous)
 
 
-def _replicates(aggregation: str, aggregate: Callable[[list, list[dict]], Any], values: list, docs: list[dict],
-                iters: int, rng: np.random.Generator, units: _Units | None) -> np.ndarray:
-    n_units = len(_unit_rows(docs, units))
-    draws = rng.integers(0, n_units, (iters, n_units))
+def resampling_units(aggregation: str, docs: list[dict]) -> list[list[int]]:
+    """The positions of the documents that resample together, unit by unit."""
+    return _unit_rows(docs, UNITS.get(aggregation))
+
+
+def replicates_for_draws(aggregation: str, aggregate: Callable[[list, list[dict]], Any], values: list,
+                         docs: list[dict], draws: np.ndarray) -> np.ndarray:
+    """The aggregate on each resample of `draws` (rows of unit numbers, see `resampling_units`): vectorised for
+    means and `STRATA` aggregations, else one call of the aggregation per resample."""
+    units = UNITS.get(aggregation)
+    if aggregation in MEAN_SCALES:  # (percent_or_null's rounding and null would distort single-unit scores)
+        scale = MEAN_SCALES[aggregation]
+        return stratified_replicates(lambda v, d: scale * float(np.mean(v)), values, docs, draws, None,
+                                     _Strata(None, "mean_of_means"))
     if aggregation in STRATA:
         return stratified_replicates(aggregate, values, docs, draws, units, STRATA[aggregation])
     return bootstrap_replicates(aggregate, values, docs, draws, units)
+
+
+def _replicates(aggregation: str, aggregate: Callable[[list, list[dict]], Any], values: list, docs: list[dict],
+                iters: int, rng: np.random.Generator, units: _Units | None) -> np.ndarray:
+    n_units = len(_unit_rows(docs, units))
+    return replicates_for_draws(aggregation, aggregate, values, docs, rng.integers(0, n_units, (iters, n_units)))
 
 
 def weighted_group_uncertainty(members: list[tuple[Uncertainty, int]]) -> Uncertainty:
