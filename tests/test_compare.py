@@ -1,45 +1,12 @@
 """`ov_eval compare`: paired B - A on constructed run folders (results + logged samples), through the real CLI."""
-import json
 import math
-from pathlib import Path
 
 import pytest
 
 from conftest import run_ov_eval
 from ov_eval.scoring.paired import mcnemar_exact
 
-KEY = "exact_match,none"
-HASH = "0123456789abcdef"
-
-
-def write_run(folder: Path, date: str, values: list[float], *, profile: str = "published", config_hash: str = HASH,
-              errors: tuple[int, ...] = (), task: str = "demo_colours") -> Path:
-    """A run of `task` whose doc i scored values[i] (None: the doc was not logged; in `errors`: it failed)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    samples = []
-    for doc_id, value in enumerate(values):
-        if value is None:
-            continue
-        record = {"doc_id": doc_id, "doc": {"question": f"q{doc_id}", "answer": "red"}, "target": "red",
-                  "arguments": {"text": f"q{doc_id}", "generation": {}}, "resps": [["red" if value else "blue"]],
-                  "filtered_resps": ["red" if value else "blue"], "error": None}
-        if doc_id in errors:
-            record.update(error="cannot decode image", resps=[[]], filtered_resps=[])
-        else:
-            record[KEY] = value
-        samples.append(record)
-    (folder / f"{date}_samples_{task}.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
-    scored = [s[KEY] for s in samples if KEY in s]
-    results = {"results": {task: {"alias": task, KEY: sum(scored) / len(scored), "n_samples": len(samples),
-                                  "n_errors": len(errors), "n_unresolved": 0}},
-               "configs": {task: {"task": task, "metrics": [{"metric": "exact_match", "aggregation": "mean"}],
-                                  "generation": {"max_new_tokens": 16 if config_hash == HASH else 32}}},
-               "provenance": {task: {"task_config_hash": config_hash}},
-               "config": {"model": "llava_onevision", "scoring_profile": profile}, "scoring_profile": profile,
-               "date": date}
-    path = folder / f"{date}_results.json"
-    path.write_text(json.dumps(results))
-    return path
+from fixtures.logged_runs import KEY, write_run
 
 
 def csv_rows(stdout: str) -> list[list[str]]:
