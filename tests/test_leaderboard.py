@@ -319,3 +319,64 @@ def test_html_report_renders_in_headless_chromium(tmp_path):
     subprocess.run([*browser, f"--screenshot={shot}", "--window-size=1400,2400", page.as_uri()],
                    capture_output=True, timeout=120, check=True)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _named_run(root: Path, name: str, date: str, profile: str, value: float, interval: list[float],
+               rescored_from: str | None = None) -> Path:
+    path = write_run(root / name, date, PRETRAINED, {
+        "ai2d": task({"exact_match,flexible-extract": value}, (3088, 3088), "exact_match,flexible-extract"),
+        "my_bench": task({"exact_match,none": 0.5}, (10, 10), "exact_match,none", "my_suite"),
+    }, profile=profile)
+    data = json.loads(path.read_text())
+    entry = data["results"]["ai2d"]
+    entry["exact_match_stderr,flexible-extract"], entry["exact_match_ci95,flexible-extract"] = 0.0089, interval
+    data["config"]["run_name"] = name
+    if rescored_from:
+        data["rescored_from"] = {"results": f"{rescored_from}_results.json", "date": rescored_from}
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_runs_are_named_by_run_name_profile_and_rescoring_with_stderr_and_interval_marks(tmp_path, capsys):
+    a = _named_run(tmp_path, "bs1", "20250101_120000", "published", 0.5712, [0.5537, 0.5887])
+    b = _named_run(tmp_path, "bs8", "20250102_120000", "corrected", 0.5400, [0.5225, 0.5575], "20250102_000000")
+    assert leaderboard_main([str(a), str(b)]) == 0
+    A, B = "bs1 [published]", "bs8 [corrected, rescored from 20250102_000000]"
+    assert capsys.readouterr().out == (
+        f"| group | task | metric | {REF} | {A} | {B} | Δ {A} vs ref | Δ {B} vs ref | note |\n"
+        "|---|---|---|---:|---:|---:|---:|---:|---|\n"
+        "| image | ai2d | exact_match,flexible-extract | 57.10 | 57.12 ± 0.89 | 54.00 ± 0.89 † | +0.02 | -3.10 |  |\n"
+        "| my_suite | my_bench | exact_match,none | - | 0.50 | 0.50 | - | - |  |\n"
+        "\n†: the run's 95% interval excludes the published figure.\n")
+    assert leaderboard_main([str(a), str(b), "--labels", "baseline,batched"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert f"| {REF} | baseline [published] | batched [corrected, rescored from 20250102_000000] |" in header
+
+
+def test_labels_must_match_the_runs(tmp_path):
+    a = _named_run(tmp_path, "bs1", "20250101_120000", "published", 0.5712, [0.5537, 0.5887])
+    with pytest.raises(OvEvalError) as caught:
+        leaderboard_main([str(a), "--labels", "x,y"])
+    assert str(caught.value) == f"--labels: 2 label(s) for 1 run(s) ({a}); give one non-empty label per run"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no headless browser: install the Debian package `chromium` "
+                                             "to render the HTML report in this test")
+def test_html_report_fits_1280_pixels_with_long_notes_wrapped(tmp_path):
+    long_name = "/scratch/checkpoints/" + "a-very-long-fine-tune-name-" * 4 + "step-120000"
+    runs = [load_run(write_run(tmp_path / f"r{i}", f"2025010{i}_000000", long_name + str(i), {
+        "mmvet": task({"gpt_eval_score,none": 30.0 + i}, (200, 218), "gpt_eval_score,none", n_judge_errors=2),
+        "ai2d": task({"exact_match,flexible-extract": 0.5}, (30, 3088), "exact_match,flexible-extract"),
+    })) for i in range(1, 4)]
+    html = render_html(build_leaderboard(runs, load_reference(), "llava-onevision-qwen2-7b-ov"))
+    probe = "<script>document.body.dataset.scrollWidth = document.scrollingElement.scrollWidth</script>"
+    page = tmp_path / "board.html"
+    page.write_text(html.replace("</body>", probe + "</body>"), encoding="utf-8")
+    browser = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+               "--disable-background-networking", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,900"]
+    dom = subprocess.run([*browser, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120,
+                         check=True).stdout
+    assert int(re.search(r'data-scroll-width="(\d+)"', dom).group(1)) <= 1280
+    subprocess.run([*browser, f"--screenshot={tmp_path / 'board.png'}", page.as_uri()], capture_output=True,
+                   timeout=120, check=True)
+    assert (tmp_path / "board.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
