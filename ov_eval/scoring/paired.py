@@ -86,7 +86,7 @@ def paired_comparison(aggregation: str, aggregate: Callable[[list, list[dict]], 
     ci95 = None
     if iters:
         n_units = len(resampling_units(aggregation, docs))
-        draws = rng.integers(0, n_units, (iters, n_units))
+        draws = rng.integers(0, n_units, (iters, n_units), dtype=np.int32)
         deltas = replicates_for_draws(aggregation, aggregate, values_b, docs, draws) \
             - replicates_for_draws(aggregation, aggregate, values_a, docs, draws)
         kept = deltas[~np.isnan(deltas)]

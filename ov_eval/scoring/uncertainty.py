@@ -102,7 +102,7 @@ def _mean_replicates(values: np.ndarray, iters: int, rng: np.random.Generator, c
     n = values.size
     for start in range(0, iters, chunk):
         rows = min(chunk, iters - start)
-        out[start:start + rows] = values[rng.integers(0, n, (rows, n))].mean(axis=1)
+        out[start:start + rows] = values[rng.integers(0, n, (rows, n), dtype=np.int32)].mean(axis=1)
     return out
 
 
@@ -153,7 +153,7 @@ def stratified_replicates(aggregate: Callable[[list, list[dict]], Any], values: 
     out = np.empty(len(draws))
     for start in range(0, len(draws), chunk):
         block = draws[start:start + chunk]
-        offsets = block + np.arange(len(block))[:, None] * len(rows)
+        offsets = block + np.arange(len(block), dtype=np.int64)[:, None] * len(rows)
         counts = np.bincount(offsets.ravel(), minlength=len(block) * len(rows)).reshape(len(block), len(rows))
         if strata.combine == "total":
             out[start:start + len(block)] = counts @ scores
@@ -234,7 +234,8 @@ def replicates_for_draws(aggregation: str, aggregate: Callable[[list, list[dict]
 def _replicates(aggregation: str, aggregate: Callable[[list, list[dict]], Any], values: list, docs: list[dict],
                 iters: int, rng: np.random.Generator, units: _Units | None) -> np.ndarray:
     n_units = len(_unit_rows(docs, units))
-    return replicates_for_draws(aggregation, aggregate, values, docs, rng.integers(0, n_units, (iters, n_units)))
+    draws = rng.integers(0, n_units, (iters, n_units), dtype=np.int32)
+    return replicates_for_draws(aggregation, aggregate, values, docs, draws)
 
 
 def weighted_group_uncertainty(members: list[tuple[Uncertainty, int]]) -> Uncertainty:
