@@ -1,6 +1,6 @@
 """Standard errors and 95 % intervals of aggregated metrics.
 
-Plain means (mean, mean_percent, mmmu_accuracy) get the sample standard error and a normal interval. Every
+Plain means (mean, mean_percent, mmmu_accuracy, percent_or_null) get the sample standard error and a normal interval. Every
 other aggregation gets a percentile bootstrap over documents that calls the aggregation itself on resampled
 index arrays, so no aggregation is written twice. Documents that the aggregation scores together are resampled
 together: MME's two questions of an image, MMBench's circular group; each drawn copy is relabelled so the
@@ -53,8 +53,9 @@ class _Units:
 
 
 def _mmbench_relabel(doc: dict, copy: int) -> dict:
-    # A copy's main index moves by copy * 100k, staying below the circular period (MMBench has < 10k questions).
-    return {**doc, "index": int(doc["index"]) + copy * 100_000}
+    # A copy's main index moves by copy * 10k: MMBench's main indices are < 10k, so up to 99 copies of a group
+    # stay distinct and below the circular period. (Its bootstrap normally takes the vectorised path, no copies.)
+    return {**doc, "index": int(doc["index"]) + copy * 10_000}
 
 
 UNITS: dict[str, _Units] = {
