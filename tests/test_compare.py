@@ -94,3 +94,27 @@ def test_html_and_output_file(tmp_path):
     assert done.stdout == f"comparison written to {out}\n"
     html = out.read_text()
     assert html.count("<tr>") == 2 and "<td>demo_colours</td>" in html and "http" not in html
+
+
+def test_paired_mme_difference_and_a_permutation_p_value_for_non_binary_means():
+    import numpy as np
+
+    from ov_eval.scoring.aggregations import mme_category_sum
+    from ov_eval.scoring.paired import paired_comparison
+    from ov_eval.scoring.registry import mean
+
+    docs = [{"category": c, "question_id": q} for c, q in
+            [("a", "x"), ("a", "x"), ("a", "y"), ("a", "y"), ("b", "z"), ("b", "z")]]
+    a, b = [1.0, 1.0, 1.0, 0.0, 0.0, 0.0], [1.0] * 6
+    result = paired_comparison("mme_category_sum", mme_category_sum, a, b, docs, 200, np.random.default_rng(0))
+    assert (result.a, result.b, result.delta) == (125.0, 400.0, 275.0)  # mean(200, 50) + 0 -> 200 + 200
+    assert (result.right_to_wrong, result.wrong_to_right, result.test) == (0, 3, "permutation")
+    same = paired_comparison("mme_category_sum", mme_category_sum, a, a, docs, 200, np.random.default_rng(0))
+    assert (same.delta, same.p_value, same.ci95) == (0.0, 1.0, (0.0, 0.0))
+    # ANLS-like values, every document 0.1 better: only the 2 of 16 sign patterns that keep all signs equal
+    # reach |0.1|, so the permutation p-value is near 1/8.
+    scores = [0.5, 0.6, 0.7, 0.8]
+    shifted = paired_comparison("mean", mean, scores, [s + 0.1 for s in scores], [{}] * 4, 4000,
+                                np.random.default_rng(0))
+    assert shifted.test == "permutation" and shifted.right_to_wrong is None
+    assert 0.10 < shifted.p_value < 0.15
