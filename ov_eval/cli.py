@@ -74,7 +74,13 @@ def _number(flag: str, text: str | None, kind: type) -> Any:
 
 
 def _bootstrap_iters(text: str) -> int:
-    return 0 if text.strip() == "0" else _number("--bootstrap_iters", text, int)
+    try:
+        value = int(text)
+    except ValueError:
+        raise OvEvalError(f"--bootstrap_iters: '{text}' is not an int") from None
+    if value < 0:
+        raise OvEvalError(f"--bootstrap_iters: must be 0 (off) or more, got {text}")
+    return value
 
 
 def _limit(text: str | None) -> int | float | None:
