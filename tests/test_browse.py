@@ -118,3 +118,13 @@ def test_render_page_escapes_the_closing_script_tag():
     html = render_page([{"task": "t", "doc_id": 0, "response": "</script><script>alert(1)</script>"}], "run", None)
     data = html.split('id="samples">', 1)[1].split("</script>", 1)[0]
     assert "\\u003c/script>\\u003cscript>alert(1)\\u003c/script>" in data
+
+
+def test_thumbnails_stop_at_the_size_budget(tmp_path):
+    run = write_run(tmp_path / "a", "20260101_000000", A_VALUES)
+    out = tmp_path / "r.html"
+    done = run_ov_eval(["browse", str(run), "--output", str(out), "--media_budget_mb", "0.000001"])
+    assert done.returncode == 0, done.stderr
+    html = out.read_text()
+    assert html.count("data:image/jpeg") == 1  # the first thumbnail spends the budget
+    assert html.count("no media: the page's media size budget is spent (--media_budget_mb)") == 7

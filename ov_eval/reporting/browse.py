@@ -10,8 +10,10 @@ import argparse
 import base64
 import io
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ov_eval.errors import OvEvalError, did_you_mean
 from ov_eval.reporting.compare import LoggedRun, load_logged_run
@@ -23,6 +25,7 @@ THUMBNAIL_SIDE = 160  # pixels, the longer side
 JPEG_QUALITY = 70
 VIDEO_FRAMES = 4
 DEFAULT_MEDIA_BUDGET_MB = 25.0
+DECODE_CHUNK = 256
 
 
 def _jpeg_data_uri(image: Any) -> str:
@@ -59,12 +62,7 @@ class MediaSource:
             self.unavailable = f"no media: {exc}"
             log.warning("browse: task %s: %s", task_name, self.unavailable)
 
-    def thumbnails(self, doc_id: int) -> tuple[list[str], str]:
-        """Data URIs of the doc's images (or 4 frames of its video), and a note when there are none."""
-        if self.task is None:
-            return [], self.unavailable
-        if self.used_bytes >= self.budget_bytes:
-            return [], "no media: the page's media size budget is spent (--media_budget_mb)"
+    def _decode(self, doc_id: int) -> tuple[list[str], str]:
         from PIL import Image
 
         from ov_eval.data.media import decode_image, decode_video
@@ -78,8 +76,27 @@ class MediaSource:
                     uris += [_jpeg_data_uri(Image.fromarray(f)) for f in decode_video(ref, VIDEO_FRAMES)]
         except Exception as exc:
             return [], f"no media: {exc}"
-        self.used_bytes += sum(len(u) for u in uris)
         return uris, "" if uris else "no media"
+
+    def thumbnails(self, doc_ids: list[int]) -> Iterator[tuple[list[str], str]]:
+        """Per doc, in order: data URIs of its images (or 4 frames of its video), and a note when there are none.
+        Decoding runs in threads (PIL releases the GIL), a chunk at a time, until the size budget is spent."""
+        if self.task is None:
+            yield from (([], self.unavailable) for _ in doc_ids)
+            return
+        spent = "no media: the page's media size budget is spent (--media_budget_mb)"
+        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+            for start in range(0, len(doc_ids), DECODE_CHUNK):
+                chunk = doc_ids[start:start + DECODE_CHUNK]
+                if self.used_bytes >= self.budget_bytes:
+                    yield from (([], spent) for _ in chunk)
+                    continue
+                for uris, note in pool.map(self._decode, chunk):
+                    if self.used_bytes >= self.budget_bytes:
+                        yield [], spent
+                        continue
+                    self.used_bytes += sum(len(u) for u in uris)
+                    yield uris, note
 
 
 def _headline(run: LoggedRun, task: str) -> str | None:
@@ -127,9 +144,10 @@ def collect_samples(run: LoggedRun, tasks: list[str], against: LoggedRun | None,
         headline, keys = _headline(run, task), metric_keys(run.data["results"][task])
         other = against.samples(task) if against is not None and task in against.data["results"] else None
         media = MediaSource(run, task, media_budget_bytes - sum(len(u) for s in out for u in s["media"]))
-        for doc_id, record in sorted(run.samples(task).items()):
+        records = sorted(run.samples(task).items())
+        for (doc_id, record), thumbnails in zip(records, media.thumbnails([d for d, _ in records])):
             sample = {"task": task, "doc_id": doc_id, "headline": headline, **_record_view(record, headline, keys)}
-            sample["media"], sample["media_note"] = media.thumbnails(doc_id)
+            sample["media"], sample["media_note"] = thumbnails
             if other is not None and doc_id in other:
                 sample["b"] = _record_view(other[doc_id], headline, keys)
                 a_status, b_status = sample["status"], sample["b"]["status"]
