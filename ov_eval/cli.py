@@ -53,6 +53,10 @@ def _eval_parser() -> argparse.ArgumentParser:
                         "$OV_EVAL_JUDGE_TIMEOUT, else 30)")
     parser.add_argument("--judge_tries", default=None, help="HTTP tries per judge item, the first included "
                         "(default: $OV_EVAL_JUDGE_TRIES, else 4)")
+    parser.add_argument("--bootstrap_iters", default="1000",
+                        help="bootstrap resamples for metric stderr and 95%% intervals (default 1000; 0 = off)")
+    parser.add_argument("--run_name", default=None,
+                        help="the run's name in tables and leaderboards (default: model folder + date)")
     return parser
 
 
@@ -100,6 +104,16 @@ def _seconds(flag: str, text: str) -> float:
         raise OvEvalError(f"{flag}: '{text}' is not a float") from None
     if not value > 0:
         raise OvEvalError(f"{flag}: must be positive, got {text}")
+    return value
+
+
+def _bootstrap_iters(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise OvEvalError(f"--bootstrap_iters: '{text}' is not an int") from None
+    if value < 0:
+        raise OvEvalError(f"--bootstrap_iters: must be 0 (off) or more, got {text}")
     return value
 
 
@@ -192,7 +206,8 @@ def run_eval(argv: list[str]) -> int:
         dataset_overrides=_overrides(args.dataset_override), workers=_integer("--workers", args.workers, minimum=0),
         judge_concurrency=_integer("--judge_concurrency", args.judge_concurrency),
         dist_timeout=_seconds("--dist_timeout", args.dist_timeout),
-        progress_interval=_seconds("--progress_interval", args.progress_interval))
+        progress_interval=_seconds("--progress_interval", args.progress_interval),
+        bootstrap_iters=_bootstrap_iters(args.bootstrap_iters))
     _configure_logging(args.verbosity)
     from ov_eval.registry import task_index
 
@@ -207,7 +222,7 @@ def run_eval(argv: list[str]) -> int:
         model=args.model, model_args=args.model_args, tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
         log_samples=args.log_samples, log_samples_suffix=args.log_samples_suffix, output_path=args.output_path,
         predict_only=args.predict_only, include_path=args.include_path, scoring_profile=args.scoring_profile,
-        judge_model=args.judge_model, **checked, **_judge_transport(args))
+        judge_model=args.judge_model, run_name=args.run_name, **checked, **_judge_transport(args))
     evaluate(config)
     return 0
 
@@ -251,6 +266,14 @@ def main(argv: list[str] | None = None) -> int:
             from ov_eval.rescore import rescore_main
 
             return rescore_main(argv[1:])
+        if argv and argv[0] == "compare":
+            from ov_eval.reporting.compare import compare_main
+
+            return compare_main(argv[1:])
+        if argv and argv[0] == "browse":
+            from ov_eval.reporting.browse import browse_main
+
+            return browse_main(argv[1:])
         if argv and argv[0] == "leaderboard":
             from ov_eval.reporting.leaderboard import leaderboard_main
 

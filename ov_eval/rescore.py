@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="verdict cache file (default: $OV_EVAL_JUDGE_CACHE, else ~/.cache/ov_eval)")
     parser.add_argument("--include_path", action="append", default=None,
                         help="extra folder of task YAMLs (default: the run's)")
+    parser.add_argument("--bootstrap_iters", type=int, default=None,
+                        help="bootstrap resamples for stderr and intervals (default: the run's, else 1000; 0 = off)")
     parser.add_argument("--verbosity", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
     return parser
 
@@ -111,12 +113,14 @@ def _new_date(folder: Path) -> str:
 
 
 def rescore(results_path: Path, *, tasks: list[str] | None = None, profile: str | None = None,
-            judge: Any = None, include_path: list[str] | None = None) -> Path:
+            judge: Any = None, include_path: list[str] | None = None, bootstrap_iters: int | None = None) -> Path:
     """Rescore the run of `results_path`; returns the new results file."""
     from ov_eval.registry import task_index
-    from ov_eval.reporting.results import git_commit, group_entries, task_entry, write_outputs
+    from ov_eval.reporting.results import git_commit, group_entries, task_entry, uncertainty_provenance, \
+        write_outputs
     from ov_eval.scoring.judge_step import JudgeSettings
     from ov_eval.scoring.score import score_task
+    from ov_eval.scoring.uncertainty import BootstrapSettings
     from ov_eval.task import Task
 
     old = read_results_json(results_path)
@@ -135,6 +139,10 @@ def rescore(results_path: Path, *, tasks: list[str] | None = None, profile: str 
             raise OvEvalError(f"task '{name}' of {results_path.name} is not in the task registry"
                               f"{did_you_mean(name, index.tasks)} (add its folder with --include_path)")
     judge = judge or JudgeSettings(model=config.get("judge_model"))
+    old_bootstrap = old.get("uncertainty") if isinstance(old.get("uncertainty"), dict) else {}
+    bootstrap = BootstrapSettings(
+        iters=bootstrap_iters if bootstrap_iters is not None else int(old_bootstrap.get("bootstrap_iters", 1000)),
+        seed=int(old_bootstrap.get("bootstrap_seed", config.get("bootstrap_seed", 1234))))
 
     loaded, scores, generation = [], {}, {}
     for name in names:
@@ -150,7 +158,7 @@ def rescore(results_path: Path, *, tasks: list[str] | None = None, profile: str 
             (old.get("provenance") or {}).get(name, {}).get("generation") or {}
         try:
             scores[name] = score_task(task, responses, generation[name], profile, predict_only=False, judge=judge,
-                                      logged=logged)
+                                      logged=logged, bootstrap=bootstrap)
         except KeyError as exc:
             raise OvEvalError(f"task '{name}': the logged docs in {samples_path.name} lack the field {exc} that "
                               "scoring needs (it was not JSON-serialisable, or the task changed)") from None
@@ -164,7 +172,7 @@ def rescore(results_path: Path, *, tasks: list[str] | None = None, profile: str 
     results = dict(old)
     results.update({
         "results": entries,
-        "groups": group_entries(groups, entries),
+        "groups": group_entries(groups, entries, scores),
         "configs": {task.name: task.config.model_dump() for task in loaded},
         "versions": {task.name: task.config.version for task in loaded},
         "n-samples": {task.name: {"original": (old_counts.get(task.name) or {}).get("original",
@@ -178,6 +186,7 @@ def rescore(results_path: Path, *, tasks: list[str] | None = None, profile: str 
         "provenance": {task.name: _provenance(old_provenance.get(task.name) or {}, task, generation[task.name],
                                               scores[task.name].judge) for task in loaded},
         "scoring_profile": profile,
+        "uncertainty": uncertainty_provenance(bootstrap),
         "ov_eval_version": ov_eval.__version__,
         "git_hash": git_commit(),
         "date": date,
@@ -203,6 +212,8 @@ def rescore_main(argv: list[str]) -> int:
     if not isinstance(level, int):
         raise OvEvalError(f"--verbosity: '{args.verbosity}' is not one of DEBUG, INFO, WARNING, ERROR")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.bootstrap_iters is not None and args.bootstrap_iters < 0:
+        raise OvEvalError(f"--bootstrap_iters: must be 0 or more, got {args.bootstrap_iters}")
     if args.judge_concurrency < 1:
         raise OvEvalError(f"--judge_concurrency: must be positive, got {args.judge_concurrency}")
     from ov_eval.reporting.table import results_table
@@ -216,7 +227,7 @@ def rescore_main(argv: list[str]) -> int:
     judge.transport()  # a bad --judge_timeout / --judge_tries (or environment value) fails before any work
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
     path = rescore(results_path, tasks=tasks, profile=args.scoring_profile, judge=judge,
-                   include_path=args.include_path)
+                   include_path=args.include_path, bootstrap_iters=args.bootstrap_iters)
     print(results_table(json.loads(path.read_text(encoding="utf-8"))))
     print(f"\nRescored {results_path.name}; results written to {path}\n")
     return 0

@@ -27,6 +27,7 @@ from ov_eval.reporting.leaderboard import comparison_table
 from ov_eval.reporting.table import results_table
 from ov_eval.scoring.judge_step import JudgeSettings, judge_endpoint_configured
 from ov_eval.scoring.score import score_task
+from ov_eval.scoring.uncertainty import BootstrapSettings
 from ov_eval.task import Task
 from ov_eval.types import Request, Response
 
@@ -56,6 +57,8 @@ class RunConfig:
     progress_interval: float = DEFAULT_PROGRESS_INTERVAL_S  # seconds between each rank's progress lines
     judge_timeout: float | None = None  # seconds per judge HTTP request (None: $OV_EVAL_JUDGE_TIMEOUT, else 30)
     judge_tries: int | None = None  # HTTP tries per judge item (None: $OV_EVAL_JUDGE_TRIES, else 4)
+    bootstrap_iters: int = 1000  # resamples for stderr and intervals of non-mean metrics (0 = off)
+    run_name: str | None = None  # default: the model folder + the date
 
 
 def _seed_everything(seeds: list[int]) -> None:
@@ -155,14 +158,17 @@ def _evaluate_in(out_dir: Path, journal: Journal, config: RunConfig, layout: Pro
     scores, generation = {}, {}
     judge = JudgeSettings(model=config.judge_model, concurrency=config.judge_concurrency,
                           timeout_s=config.judge_timeout, max_tries=config.judge_tries)
+    bootstrap = BootstrapSettings(iters=config.bootstrap_iters, seed=config.seed[1 % len(config.seed)])
     for task in tasks:
         responses = [r for rank_responses in gathered for r in rank_responses[task.name]]
         generation[task.name] = task.generation(config.gen_kwargs).to_dict()
         scores[task.name] = score_task(task, responses, generation[task.name], config.scoring_profile,
-                                       config.predict_only, judge)
-    run_config = asdict(config) | {"num_processes": layout.world_size, "model_args": model_args}
+                                       config.predict_only, judge, bootstrap=bootstrap)
     date = datetime.datetime.now().strftime("%Y%m%d_%H%M%S")
-    results = build_results(tasks, scores, groups, generation, run_config, adapter.describe(), date)
+    run_name = config.run_name or f"{out_dir.name}_{date}"
+    run_config = asdict(config) | {"num_processes": layout.world_size, "model_args": model_args,
+                                   "run_name": run_name}
+    results = build_results(tasks, scores, groups, generation, run_config, adapter.describe(), date, bootstrap)
     path = write_outputs(out_dir, date, results, scores, config.log_samples)
     for task in tasks:
         for submission in write_submissions(Path(config.output_path), task.name, scores[task.name].samples,

@@ -330,9 +330,13 @@ class Task:
             raise OvEvalError(f"task '{self.name}', metric '{key}': documents have no field {exc} "
                               "named in its 'where'") from None
 
+    def aggregation(self, key: str) -> tuple[str, scoring.Aggregation]:
+        """The name and function of a result key's aggregation."""
+        name = self.config.metrics[self.metric_keys().index(key)].aggregation
+        return name, self._aggregation_fn(name)
+
     def aggregate(self, key: str, values: list[float], docs: list[dict[str, Any]]) -> float:
-        spec = self.config.metrics[self.metric_keys().index(key)]
-        return self._aggregation_fn(spec.aggregation)(values, docs)
+        return self.aggregation(key)[1](values, docs)
 
     def loggable_doc(self, doc: dict[str, Any]) -> dict[str, Any]:
         media_columns = set(self.config.visual.fields) if self.config.visual.kind == "image" else set()

@@ -74,6 +74,8 @@ def test_bad_yaml_in_include_path(capsys, tiny_checkpoint, tmp_path):
 def test_bad_numbers(capsys):
     assert error_of(capsys, ["--tasks", "demo", "--batch_size", "two"]) == "ov_eval: error: --batch_size: 'two' is not an integer"
     assert error_of(capsys, ["--tasks", "demo", "--limit", "0"]) == ("ov_eval: error: --limit: '0' is neither a positive whole number of documents nor a share between 0 and 1")
+    assert error_of(capsys, ["--tasks", "demo", "--bootstrap_iters", "-5"]) == (
+        "ov_eval: error: --bootstrap_iters: must be 0 (off) or more, got -5")
 
 
 def test_unknown_gen_kwarg(capsys):

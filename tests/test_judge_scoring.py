@@ -178,6 +178,9 @@ def test_llava_in_the_wild_aggregates_review_pairs(server, tmp_path):
     assert scores.metrics == {"gpt_eval_llava_all,none": 78.3, "gpt_eval_llava_conv,none": 75.0,
                               "gpt_eval_llava_detail,none": 100.0, "gpt_eval_llava_complex,none": 50.0}
     assert scores.samples[0]["gpt_eval_llava_all,none"] == [8.0, 6.0]
+    # A judge-score ratio: its interval is a bootstrap over the three documents, seeded (default seed 1234).
+    uncertainty = scores.uncertainty["gpt_eval_llava_all,none"]
+    assert uncertainty.stderr > 0 and uncertainty.ci95[0] <= 78.3 <= uncertainty.ci95[1]
     assert scores.samples[0]["judge"]["llava_wild_review"]["verdict"] == [8.0, 6.0]
     assert {r.body["temperature"] for r in server.requests} == {0.2}
 
@@ -495,6 +498,11 @@ def test_eval_with_the_judge_then_rescore_makes_no_call_and_changes_nothing(tiny
         assert len(server.requests) == 2  # everything came from the cache
     rescored = read_newest(run_dir)
     assert _metrics(rescored) == _metrics(evaluated)
+    entry = evaluated["results"]["mmvet"]
+    assert isinstance(entry["gpt_eval_score_stderr,none"], float) and len(entry["gpt_eval_score_ci95,none"]) == 2
+    assert {k: v for k, v in rescored["results"]["mmvet"].items() if "_stderr," in k or "_ci95," in k} == \
+        {k: v for k, v in entry.items() if "_stderr," in k or "_ci95," in k}
+    assert rescored["uncertainty"] == evaluated["uncertainty"]
     first, last = (sorted(run_dir.glob("*_samples_mmvet.jsonl"))[i] for i in (0, -1))
     values = [[json.loads(line)["gpt_eval_score,none"] for line in f.read_text().splitlines()] for f in (first, last)]
     assert values[0] == values[1] == [0.5, 0.5]

@@ -17,8 +17,8 @@ from ov_eval.reporting.leaderboard import (build_leaderboard, find_results_files
 from ov_eval.reporting.reference import load_reference
 
 PRETRAINED = "lmms-lab/llava-onevision-qwen2-0.5b-ov"
-L1 = f"{PRETRAINED} (20250101_120000)"
-L2 = f"{PRETRAINED} (20250102_090000)"
+L1 = f"{PRETRAINED} (20250101_120000) [published]"
+L2 = f"{PRETRAINED} (20250102_090000) [corrected]"
 REF = "llava-onevision-qwen2-0.5b-ov (published)"
 
 
@@ -28,7 +28,7 @@ def task(metrics: dict[str, float], n: tuple[int, int], headline: str | None, gr
 
 
 def write_run(folder: Path, date: str, pretrained: str, tasks: dict[str, dict[str, Any]],
-              groups: dict[str, dict[str, float]] | None = None) -> Path:
+              groups: dict[str, dict[str, float]] | None = None, profile: str = "published") -> Path:
     """A results file in this project's layout."""
     results, configs, n_samples = {}, {}, {}
     for name, spec in tasks.items():
@@ -50,10 +50,10 @@ def write_run(folder: Path, date: str, pretrained: str, tasks: dict[str, dict[st
         "n-samples": n_samples,
         "higher_is_better": {},
         "config": {"model": "llava_onevision", "model_args": {"pretrained": pretrained, "conv_template": "qwen_1_5"},
-                   "scoring_profile": "published"},
+                   "scoring_profile": profile},
         "model": {"model": "llava_onevision"},
         "provenance": {},
-        "scoring_profile": "published",
+        "scoring_profile": profile,
         "date": date,
     }
     folder.mkdir(parents=True, exist_ok=True)
@@ -87,7 +87,7 @@ def write_run_b(root: Path) -> Path:
                     "mme_perception_score,none"),
         "videomme": task({"videomme_perception_score,none": 45.0}, (2700, 2700), "videomme_perception_score,none"),
         "demo_colours": task({"exact_match,none": 0.75}, (8, 8), "exact_match,none"),
-    })
+    }, profile="corrected")
 
 
 MUIR = "muirbench | muirbench_score_overall,flexible-extract"
@@ -107,17 +107,18 @@ EXPECTED_MARKDOWN = f"""\
 """
 
 EXPECTED_CSV = f"""\
-group,task,metric,{REF},{L1},{L2},Δ {L1} vs ref,Δ {L2} vs ref,note
-image,ai2d,"exact_match,flexible-extract",57.10,57.12,55.00,0.02,-2.10,
-image,mathverse_testmini_vision,"gpt_eval_score,none",17.90,18.00,,0.10,,
-image,mme,"mme_percetion_score,none",1238.00,1250.50,1240.00,12.50,2.00,
-image,mme,"mme_cognition_score,none",240.00,230.25,241.00,-9.75,1.00,
-image,mathverse_testmini_vision_intensive,"gpt_eval_score,none",,20.00,,,,
-image,mathverse_testmini_vision_only,"gpt_eval_score,none",,16.00,,,,
-multi-image,muirbench,"muirbench_score_overall,flexible-extract",25.50,25.00,,-0.50,,{L1}: n=100/2600
-video,activitynetqa,"gpt_eval_accuracy,none",50.50,48.00,,-2.50,,{L1}: judge errors: 3
-video,videomme,"videomme_percetion_score,none",44.00,,45.00,,1.00,
-other,demo_colours,"exact_match,none",,0.50,0.75,,,
+group,task,metric,{REF},{L1},{L2},Δ {L1} vs ref,Δ {L2} vs ref,{L1} stderr,{L2} stderr,\
+{L1} CI95 excludes published,{L2} CI95 excludes published,note
+image,ai2d,"exact_match,flexible-extract",57.10,57.12,55.00,0.02,-2.10,,,,,
+image,mathverse_testmini_vision,"gpt_eval_score,none",17.90,18.00,,0.10,,,,,,
+image,mme,"mme_percetion_score,none",1238.00,1250.50,1240.00,12.50,2.00,,,,,
+image,mme,"mme_cognition_score,none",240.00,230.25,241.00,-9.75,1.00,,,,,
+image,mathverse_testmini_vision_intensive,"gpt_eval_score,none",,20.00,,,,,,,,
+image,mathverse_testmini_vision_only,"gpt_eval_score,none",,16.00,,,,,,,,
+multi-image,muirbench,"muirbench_score_overall,flexible-extract",25.50,25.00,,-0.50,,,,,,{L1}: n=100/2600
+video,activitynetqa,"gpt_eval_accuracy,none",50.50,48.00,,-2.50,,,,,,{L1}: judge errors: 3
+video,videomme,"videomme_percetion_score,none",44.00,,45.00,,1.00,,,,,
+other,demo_colours,"exact_match,none",,0.50,0.75,,,,,,,
 """
 
 
@@ -149,8 +150,8 @@ def test_single_run_note_has_no_run_prefix_and_shows_both_notes(tmp_path):
     })
     board = build_leaderboard([load_run(path)], load_reference(), "llava-onevision-qwen2-7b-ov")
     assert to_markdown(board) == (
-        "| group | task | metric | llava-onevision-qwen2-7b-ov (published) | /ckpt/my-finetune "
-        "| Δ /ckpt/my-finetune vs ref | note |\n"
+        "| group | task | metric | llava-onevision-qwen2-7b-ov (published) | /ckpt/my-finetune [published] "
+        "| Δ /ckpt/my-finetune [published] vs ref | note |\n"
         "|---|---|---|---:|---:|---:|---|\n"
         "| image | mmvet | gpt_eval_score,none | 57.50 | 30.00 | -27.50 | n=200/218, judge errors: 2 |\n")
 
@@ -189,23 +190,24 @@ def test_reference_harness_results_json(tmp_path, capsys):
     assert leaderboard_main([str(tmp_path / "lmms_eval_logs"), "--format", "csv"]) == 0
     assert capsys.readouterr().out == (
         "group,task,metric,llava-onevision-qwen2-7b-ov (published),lmms-lab/llava-onevision-qwen2-7b-ov,"
-        "Δ lmms-lab/llava-onevision-qwen2-7b-ov vs ref,note\n"
-        'image,chartqa,"relaxed_overall,none",80.00,79.00,-1.00,\n'
-        'image,mmbench_en_dev,"gpt_eval_score,none",80.80,80.30,-0.50,\n')
+        "Δ lmms-lab/llava-onevision-qwen2-7b-ov vs ref,lmms-lab/llava-onevision-qwen2-7b-ov stderr,"
+        "lmms-lab/llava-onevision-qwen2-7b-ov CI95 excludes published,note\n"
+        'image,chartqa,"relaxed_overall,none",80.00,79.00,-1.00,0.80,,\n'
+        'image,mmbench_en_dev,"gpt_eval_score,none",80.80,80.30,-0.50,,,\n')
 
 
 def test_reference_flag_overrides_the_guess(tmp_path, capsys):
     (tmp_path / "results.json").write_text(json.dumps(REFERENCE_HARNESS_RESULTS), encoding="utf-8")
     assert leaderboard_main([str(tmp_path / "results.json"), "--reference", "llava-onevision-qwen2-72b-si"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[2] == "| image | chartqa | relaxed_overall,none | 84.90 | 79.00 | -5.90 |  |"
+    assert lines[2] == "| image | chartqa | relaxed_overall,none | 84.90 | 79.00 ± 0.80 | -5.90 |  |"
 
 
 def test_run_labels_disambiguate_by_date_then_by_number(two_runs):
     run_a, run_b = (load_run(p) for p in two_runs)
     assert run_labels([run_a, run_b]) == [L1, L2]
     assert run_labels([run_a, run_a]) == [f"{L1} #1", f"{L1} #2"]
-    assert run_labels([run_a]) == [PRETRAINED]
+    assert run_labels([run_a]) == [f"{PRETRAINED} [published]"]
 
 
 def test_find_results_files_in_run_dirs_files_and_globs(two_runs, tmp_path):
@@ -332,3 +334,62 @@ def test_the_mmmu_group_holds_val_and_test_and_its_row_stays_mmmu_vals(tmp_path,
     assert capsys.readouterr().out == (f"group,task,metric,{REF},{PRETRAINED},Δ {PRETRAINED} vs ref,note\n"
                                        'image,mmmu_val,"mmmu_acc,none",31.40,30.00,-1.40,\n'
                                        'image,mmmu_test,"submission,none",,,,\n')
+def _named_run(root: Path, name: str, date: str, profile: str, value: float, interval: list[float],
+               rescored_from: str | None = None) -> Path:
+    path = write_run(root / name, date, PRETRAINED, {
+        "ai2d": task({"exact_match,flexible-extract": value}, (3088, 3088), "exact_match,flexible-extract"),
+        "my_bench": task({"exact_match,none": 0.5}, (10, 10), "exact_match,none", "my_suite"),
+    }, profile=profile)
+    data = json.loads(path.read_text())
+    entry = data["results"]["ai2d"]
+    entry["exact_match_stderr,flexible-extract"], entry["exact_match_ci95,flexible-extract"] = 0.0089, interval
+    data["config"]["run_name"] = name
+    if rescored_from:
+        data["rescored_from"] = {"results": f"{rescored_from}_results.json", "date": rescored_from}
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_runs_are_named_by_run_name_profile_and_rescoring_with_stderr_and_interval_marks(tmp_path, capsys):
+    a = _named_run(tmp_path, "bs1", "20250101_120000", "published", 0.5712, [0.5537, 0.5887])
+    b = _named_run(tmp_path, "bs8", "20250102_120000", "corrected", 0.5400, [0.5225, 0.5575], "20250102_000000")
+    assert leaderboard_main([str(a), str(b)]) == 0
+    A, B = "bs1 [published]", "bs8 [corrected, rescored from 20250102_000000]"
+    assert capsys.readouterr().out == (
+        f"| group | task | metric | {REF} | {A} | {B} | Δ {A} vs ref | Δ {B} vs ref | note |\n"
+        "|---|---|---|---:|---:|---:|---:|---:|---|\n"
+        "| image | ai2d | exact_match,flexible-extract | 57.10 | 57.12 ± 0.89 | 54.00 ± 0.89 † | +0.02 | -3.10 |  |\n"
+        "| my_suite | my_bench | exact_match,none | - | 0.50 | 0.50 | - | - |  |\n"
+        "\n†: the run's 95% interval excludes the published figure.\n")
+    assert leaderboard_main([str(a), str(b), "--labels", "baseline,batched"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert f"| {REF} | baseline [published] | batched [corrected, rescored from 20250102_000000] |" in header
+
+
+def test_labels_must_match_the_runs(tmp_path):
+    a = _named_run(tmp_path, "bs1", "20250101_120000", "published", 0.5712, [0.5537, 0.5887])
+    with pytest.raises(OvEvalError) as caught:
+        leaderboard_main([str(a), "--labels", "x,y"])
+    assert str(caught.value) == f"--labels: 2 label(s) for 1 run(s) ({a}); give one non-empty label per run"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no headless browser: install the Debian package `chromium` "
+                                             "to render the HTML report in this test")
+def test_html_report_fits_1280_pixels_with_long_notes_wrapped(tmp_path):
+    long_name = "/scratch/checkpoints/" + "a-very-long-fine-tune-name-" * 4 + "step-120000"
+    runs = [load_run(write_run(tmp_path / f"r{i}", f"2025010{i}_000000", long_name + str(i), {
+        "mmvet": task({"gpt_eval_score,none": 30.0 + i}, (200, 218), "gpt_eval_score,none", n_judge_errors=2),
+        "ai2d": task({"exact_match,flexible-extract": 0.5}, (30, 3088), "exact_match,flexible-extract"),
+    })) for i in range(1, 4)]
+    html = render_html(build_leaderboard(runs, load_reference(), "llava-onevision-qwen2-7b-ov"))
+    probe = "<script>document.body.dataset.scrollWidth = document.scrollingElement.scrollWidth</script>"
+    page = tmp_path / "board.html"
+    page.write_text(html.replace("</body>", probe + "</body>"), encoding="utf-8")
+    browser = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+               "--disable-background-networking", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,900"]
+    dom = subprocess.run([*browser, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120,
+                         check=True).stdout
+    assert int(re.search(r'data-scroll-width="(\d+)"', dom).group(1)) <= 1280
+    subprocess.run([*browser, f"--screenshot={tmp_path / 'board.png'}", page.as_uri()], capture_output=True,
+                   timeout=120, check=True)
+    assert (tmp_path / "board.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -26,9 +26,10 @@ def responses(out, tasks):
 
 
 def test_demo_group_writes_reference_layout(tiny_checkpoint, tmp_path, capsys):
-    assert main(eval_args(tiny_checkpoint, tmp_path, "demo")) == 0
+    assert main(eval_args(tiny_checkpoint, tmp_path, "demo", "--run_name", "tiny demo")) == 0
     table = capsys.readouterr().out
     assert "| demo_shapes | exact_match,flexible-extract |" in table
+    assert "[published]" in table.split("Compared with the published")[1].splitlines()[1]
     results = read_results(tmp_path)
     assert set(results) >= {"results", "groups", "configs", "versions", "n-samples", "higher_is_better", "config",
                             "git_hash", "date", "provenance", "model", "scoring_profile", "ov_eval_version"}
@@ -38,6 +39,14 @@ def test_demo_group_writes_reference_layout(tiny_checkpoint, tmp_path, capsys):
     assert results["config"]["model_args"]["pretrained"] == str(tiny_checkpoint)
     assert results["results"]["demo_colours"]["n_errors"] == 0
     assert set(results["groups"]) == {"demo"}
+    assert results["config"]["run_name"] == "tiny demo"
+    assert results["uncertainty"]["bootstrap_iters"] == 1000 and results["uncertainty"]["bootstrap_seed"] == 1234
+    for name, entry in [*results["results"].items(), *results["groups"].items()]:
+        for key in [k for k in entry if "," in k and "_stderr," not in k and "_ci95," not in k]:
+            metric, _, filter_name = key.partition(",")
+            stderr, (low, high) = entry[f"{metric}_stderr,{filter_name}"], entry[f"{metric}_ci95,{filter_name}"]
+            assert isinstance(stderr, float) and stderr >= 0, (name, key)
+            assert low <= entry[key] <= high, (name, key)
     prov = results["provenance"]["demo_chart"]
     assert prov["split"] == "train" and len(prov["task_config_hash"]) == 16 and prov["fingerprint"]
     assert prov["generation"]["max_new_tokens"] == 16

@@ -12,6 +12,7 @@ import pytest
 from conftest import read_results, read_samples
 from fixtures.single_image import FIXTURES, write_fixture
 from ov_eval.cli import main
+from ov_eval.reporting.run_files import metric_keys
 
 MATHVISTA_VARIANTS = ["mathvista_testmini_cot", "mathvista_testmini_format", "mathvista_testmini_solution"]
 JUDGE_TASKS = [*MATHVISTA_VARIANTS, "llava_in_the_wild", "mmvet", "mathverse_testmini_vision_intensive",
@@ -55,7 +56,7 @@ def test_scored_tasks_write_results_and_samples(tiny_checkpoint, fixture_paths, 
     assert results["scoring_profile"] == "published"
     for task in SCORED_TASKS:
         entry = results["results"][task]
-        keys = [key for key in entry if "," in key and "_stderr," not in key]
+        keys = metric_keys(entry)
         assert entry["n_samples"] == 2 and entry["n_errors"] == 0
         assert 0 <= entry["n_unresolved"] <= 2
         headline = results["configs"][task]["headline_metric"]

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from ov_eval.cli import main as cli_main
+from ov_eval.reporting.results import model_folder_name
 
 
 def main() -> int:
@@ -30,10 +31,16 @@ def main() -> int:
               f"({folder}); its scores mean nothing.\n"
               f"      For real numbers: make demo MODEL=lmms-lab/llava-onevision-qwen2-0.5b-ov "
               f"(or MODEL=/path/to/checkpoint)\n")
-    return cli_main(["--model", "llava_onevision",
-                     "--model_args", f"pretrained={pretrained},conv_template=qwen_1_5,model_name=llava_qwen",
-                     "--tasks", "demo", "--batch_size", args.batch_size, "--log_samples",
-                     "--output_path", args.output_path, "--verbosity", "WARNING"])
+    status = cli_main(["--model", "llava_onevision",
+                       "--model_args", f"pretrained={pretrained},conv_template=qwen_1_5,model_name=llava_qwen",
+                       "--tasks", "demo", "--batch_size", args.batch_size, "--log_samples",
+                       "--output_path", args.output_path, "--verbosity", "WARNING"])
+    if status == 0:
+        run = Path(args.output_path) / model_folder_name("llava_onevision", {"pretrained": pretrained})
+        print("Next, look at the samples, or compare this run with another one (e.g. a second --output_path):\n"
+              f"  python -m ov_eval browse {run} --output {run}/report.html\n"
+              f"  python -m ov_eval compare {run} OTHER_RUN_FOLDER")
+    return status
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ from __future__ import annotations
 import math
 from html import escape
 
-from ov_eval.reporting.leaderboard import LEADING_COLUMNS, Leaderboard, cell_text, format_value
-from ov_eval.reporting.reference import TASK_GROUP_ORDER
+from ov_eval.reporting.leaderboard import (LEADING_COLUMNS, OUTSIDE_LEGEND, Leaderboard, cell_text, format_value,
+                                           group_order, outside_column)
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 REFERENCE_COLOUR = "#9e9e9e"
@@ -13,10 +13,12 @@ LABEL_WIDTH, BAR_WIDTH, VALUE_WIDTH = 260, 320, 70
 BAR_HEIGHT, ROW_GAP, LEGEND_LINE = 12, 10, 16
 
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; font-size: 14px; }
-th, td { border: 1px solid #ccc; padding: 4px 8px; }
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 100%; }
+table { border-collapse: collapse; font-size: 14px; width: 100%; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; overflow-wrap: anywhere; }
 th { background: #f2f2f2; }
+td.note { min-width: 12em; }
+svg { max-width: 100%; height: auto; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.pos { color: #1b7a1b; } td.neg { color: #b22222; }
 section.chart { margin-top: 2em; }
@@ -29,19 +31,23 @@ def _q(value: object) -> str:
 
 
 def _table(board: Leaderboard) -> str:
-    columns = list(board.frame.columns)
+    columns = board.shown_columns
     head = "".join(f"<th>{_q(c)}</th>" for c in columns)
     body = []
-    for row in board.frame.itertuples(index=False):
+    for _, row in board.frame.iterrows():
         cells = []
-        for column, value in zip(columns, row):
-            classes = [] if column in (*LEADING_COLUMNS, "note") else ["num"]
+        for column in columns:
+            value = row[column]
+            classes = ["note"] if column == "note" else [] if column in LEADING_COLUMNS else ["num"]
             if column in board.delta_columns and isinstance(value, float) and not math.isnan(value) and value:
                 classes.append("pos" if value > 0 else "neg")
             attr = f' class="{" ".join(classes)}"' if classes else ""
-            cells.append(f"<td{attr}>{_q(cell_text(board, column, value))}</td>")
+            cells.append(f"<td{attr}>{_q(cell_text(board, column, value, row))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(body) + "\n</tbody>\n</table>")
+    marked = any(board.frame[outside_column(label)].eq(True).any() for label in board.run_labels)
+    legend = f"\n<p>{_q(OUTSIDE_LEGEND)}</p>" if marked else ""
+    return (f'<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(body) + "\n</tbody>\n</table>"
+            + legend)
 
 
 def _chart(board: Leaderboard, group: str) -> str:
@@ -79,7 +85,7 @@ def _chart(board: Leaderboard, group: str) -> str:
 
 def render_html(board: Leaderboard) -> str:
     present = set(board.frame["group"])
-    charts = [_chart(board, group) for group in TASK_GROUP_ORDER if group in present]
+    charts = [_chart(board, group) for group in sorted(present, key=group_order)]
     title = f"ov_eval leaderboard against {board.reference_model}"
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>{_q(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{_q(title)}</h1>\n"

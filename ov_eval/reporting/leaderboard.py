@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ov_eval.errors import OvEvalError, did_you_mean
-from ov_eval.reporting.run_files import Run, find_results_files, load_run
+from ov_eval.reporting.run_files import Run, companion_key, find_results_files, load_run, metric_keys
 from ov_eval.reporting.reference import (DEFAULT_REFERENCE_MODEL, TASK_GROUP_ORDER, TASK_GROUPS, ReferenceTable,
                                          canonical_key, load_reference)
 
@@ -22,7 +22,8 @@ LEADING_COLUMNS = ("group", "task", "metric")
 
 @dataclass(frozen=True)
 class Leaderboard:
-    frame: pd.DataFrame  # LEADING_COLUMNS, reference_column, run_labels, delta_columns, "note"
+    frame: pd.DataFrame  # LEADING_COLUMNS, reference_column, run_labels, delta_columns, "note", per run
+    # label: stderr_column (on the published scale) and outside_column (its 95 % interval excludes the published)
     run_labels: list[str]
     reference_model: str
 
@@ -34,9 +35,23 @@ class Leaderboard:
     def delta_columns(self) -> list[str]:
         return [delta_column(label) for label in self.run_labels]
 
+    @property
+    def shown_columns(self) -> list[str]:
+        """The columns markdown and HTML show: a run's stderr and interval mark go into its value's cell."""
+        hidden = {c for label in self.run_labels for c in (stderr_column(label), outside_column(label))}
+        return [c for c in self.frame.columns if c not in hidden]
+
 
 def reference_column(model: str) -> str:
     return f"{model} (published)"
+
+
+def stderr_column(label: str) -> str:
+    return f"{label} stderr"
+
+
+def outside_column(label: str) -> str:
+    return f"{label} CI95 excludes published"
 
 
 def delta_column(label: str) -> str:
@@ -49,13 +64,9 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _metric_keys(entry: dict[str, Any]) -> list[str]:
-    return [key for key in entry if "," in key and "_stderr," not in key]
-
-
 def headline_keys(run: Run, name: str, reference: ReferenceTable) -> list[str]:
     """The headline key, then any other key the paper publishes for this task (MME has two)."""
-    present = _metric_keys(run.entries[name])
+    present = metric_keys(run.entries[name])
     by_canonical = {canonical_key(key): key for key in present}
     published = [by_canonical[k] for k in map(canonical_key, reference.metric_keys(name)) if k in by_canonical]
     headline = run.headlines.get(name)
@@ -66,13 +77,21 @@ def headline_keys(run: Run, name: str, reference: ReferenceTable) -> list[str]:
 
 
 def _group_of(name: str, runs: list[Run]) -> str:
+    """The paper's group of a task; else the group its YAML declares (mapped to the paper's where it has one)."""
     if name in TASK_GROUPS:
         return TASK_GROUPS[name]
-    for run in runs:
-        for group, tasks in run.members.items():
-            if name in tasks and group in TASK_GROUPS:
-                return TASK_GROUPS[group]
-    return "other"
+    declared = [group for run in runs for group, tasks in run.members.items() if name in tasks]
+    known = [group for group in declared if group in TASK_GROUPS]
+    if known:
+        return TASK_GROUPS[known[0]]
+    return declared[0] if declared else "other"
+
+
+def group_order(group: str) -> tuple[int, str]:
+    """The paper's groups first, then YAML-declared groups by name, then 'other'."""
+    if group in TASK_GROUP_ORDER[:-1]:
+        return TASK_GROUP_ORDER.index(group), ""
+    return (len(TASK_GROUP_ORDER), "") if group == "other" else (len(TASK_GROUP_ORDER) - 1, group)
 
 
 def _note(run: Run, name: str) -> str:
@@ -86,10 +105,17 @@ def _note(run: Run, name: str) -> str:
     return ", ".join(notes)
 
 
-def run_labels(runs: list[Run]) -> list[str]:
-    """The pretrained name; with the date where two runs share it, numbered where the dates match too."""
-    per_model = Counter(run.model for run in runs)
-    labels = [f"{run.model} ({run.date})" if per_model[run.model] > 1 else run.model for run in runs]
+def run_labels(runs: list[Run], names: list[str] | None = None) -> list[str]:
+    """`names` (--labels), else the run's --run_name, else the pretrained name (with the date where two runs
+    share it); then the scoring profile and any rescoring in brackets; numbered where labels still match."""
+    per_model = Counter(run.model for run in runs if run.name is None)
+    labels = []
+    for index, run in enumerate(runs):
+        base = names[index] if names else run.name or (
+            f"{run.model} ({run.date})" if per_model[run.model] > 1 else run.model)
+        facts = [run.scoring_profile] if run.scoring_profile else []
+        facts += [f"rescored from {run.rescored_from}"] if run.rescored_from else []
+        labels.append(f"{base} [{', '.join(facts)}]" if facts else base)
     totals, seen = Counter(labels), Counter()
     out = []
     for label in labels:
@@ -103,6 +129,8 @@ class _Row:
     task: str
     metric: str  # the published key where the paper has this figure, else the run's
     values: dict[str, float | None] = field(default_factory=dict)  # run label -> value on the published scale
+    stderrs: dict[str, float | None] = field(default_factory=dict)  # run label -> stderr, same scale
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # run label -> 95 % interval
     notes: dict[str, str] = field(default_factory=dict)
 
 
@@ -115,22 +143,29 @@ def _collect_rows(runs: list[Run], labels: list[str], reference: ReferenceTable)
                 published = reference.find(name, key)
                 metric = published.metric_key if published else key
                 row = rows.setdefault((name, canonical_key(key)), _Row(name, metric))
-                raw = _number(run.entries[name].get(key))
-                row.values[label] = None if raw is None else raw * (published.scale if published else 1.0)
+                scale = published.scale if published else 1.0
+                entry = run.entries[name]
+                raw, stderr = _number(entry.get(key)), _number(entry.get(companion_key(key, "stderr")))
+                row.values[label] = None if raw is None else raw * scale
+                row.stderrs[label] = None if stderr is None else stderr * scale
+                interval = entry.get(companion_key(key, "ci95"))
+                if isinstance(interval, list) and len(interval) == 2 and all(_number(v) is not None for v in interval):
+                    row.intervals[label] = (interval[0] * scale, interval[1] * scale)
                 if note:
                     row.notes[label] = note if len(runs) == 1 else f"{label}: {note}"
     first_seen = {id(row): i for i, row in enumerate(rows.values())}
 
-    def order(row: _Row) -> tuple[int, int]:
+    def order(row: _Row) -> tuple[tuple[int, str], int]:
         position = reference.position(row.task, row.metric)
-        return (TASK_GROUP_ORDER.index(_group_of(row.task, runs)),
+        return (group_order(_group_of(row.task, runs)),
                 position if position is not None else 10**6 + first_seen[id(row)])
 
     return sorted(rows.values(), key=order)
 
 
-def build_leaderboard(runs: list[Run], reference: ReferenceTable, reference_model: str) -> Leaderboard:
-    labels = run_labels(runs)
+def build_leaderboard(runs: list[Run], reference: ReferenceTable, reference_model: str,
+                      names: list[str] | None = None) -> Leaderboard:
+    labels = run_labels(runs, names)
     ref_column = reference_column(reference_model)
     records = []
     for row in _collect_rows(runs, labels, reference):
@@ -142,10 +177,14 @@ def build_leaderboard(runs: list[Run], reference: ReferenceTable, reference_mode
             value = row.values.get(label)
             record[label] = value
             record[delta_column(label)] = value - ref if value is not None and ref is not None else None
+            record[stderr_column(label)] = row.stderrs.get(label)
+            interval = row.intervals.get(label)
+            record[outside_column(label)] = None if interval is None or ref is None \
+                else not interval[0] <= ref <= interval[1]
         record["note"] = "; ".join(row.notes.values())
         records.append(record)
-    numeric = [ref_column, *labels, *map(delta_column, labels)]
-    frame = pd.DataFrame(records, columns=[*LEADING_COLUMNS, *numeric, "note"])
+    numeric = [ref_column, *labels, *map(delta_column, labels), *map(stderr_column, labels)]
+    frame = pd.DataFrame(records, columns=[*LEADING_COLUMNS, *numeric, *map(outside_column, labels), "note"])
     frame[numeric] = frame[numeric].astype(float)
     return Leaderboard(frame=frame, run_labels=labels, reference_model=reference_model)
 
@@ -156,24 +195,35 @@ def format_value(value: Any, signed: bool = False) -> str:
     return f"{value:+.2f}" if signed else f"{value:.2f}"
 
 
-def cell_text(board: Leaderboard, column: str, value: Any) -> str:
-    """A cell as shown in markdown and HTML: numbers to 2 decimals, differences signed, blanks as '-'."""
+OUTSIDE_MARK = "†"
+OUTSIDE_LEGEND = f"{OUTSIDE_MARK}: the run's 95% interval excludes the published figure."
+
+
+def cell_text(board: Leaderboard, column: str, value: Any, row: Any = None) -> str:
+    """A cell as shown in markdown and HTML: numbers to 2 decimals, differences signed, blanks as '-'; a run's
+    value with ± its stderr and a † where its interval excludes the published figure (`row`: the frame row)."""
     if column in (*LEADING_COLUMNS, "note"):
         return str(value)
-    return format_value(value, signed=column in board.delta_columns)
+    text = format_value(value, signed=column in board.delta_columns)
+    if row is not None and column in board.run_labels and text != "-":
+        stderr = row[stderr_column(column)]
+        text += "" if stderr is None or math.isnan(stderr) else f" ± {stderr:.2f}"
+        text += f" {OUTSIDE_MARK}" if row[outside_column(column)] is True else ""
+    return text
 
 
 def to_markdown(board: Leaderboard) -> str:
     def escape(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
 
-    columns = list(board.frame.columns)
+    columns = board.shown_columns
     align = ["---" if c in (*LEADING_COLUMNS, "note") else "---:" for c in columns]
     lines = ["| " + " | ".join(escape(c) for c in columns) + " |", "|" + "|".join(align) + "|"]
-    for row in board.frame.itertuples(index=False):
-        cells = [escape(cell_text(board, c, v)) for c, v in zip(columns, row)]
+    for _, row in board.frame.iterrows():
+        cells = [escape(cell_text(board, c, row[c], row)) for c in columns]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    marked = any(board.frame[outside_column(label)].eq(True).any() for label in board.run_labels)
+    return "\n".join(lines) + "\n" + (f"\n{OUTSIDE_LEGEND}\n" if marked else "")
 
 
 def to_csv(board: Leaderboard) -> str:
@@ -203,6 +253,7 @@ def _parser() -> argparse.ArgumentParser:
                              f"else {DEFAULT_REFERENCE_MODEL})")
     parser.add_argument("--format", choices=FORMATS, default=None, help="md (default), csv or html")
     parser.add_argument("--output", type=Path, default=None, help="file to write instead of stdout")
+    parser.add_argument("--labels", default=None, help="comma-separated column names, one per run, in order")
     return parser
 
 
@@ -236,7 +287,11 @@ def leaderboard_main(argv: list[str]) -> int:
     fmt = fmt if fmt in FORMATS else "md"
     reference = load_reference()
     runs = [load_run(path) for path in find_results_files(args.runs)]
-    board = build_leaderboard(runs, reference, _reference_model(args.reference, runs, reference))
+    names = [n.strip() for n in args.labels.split(",")] if args.labels is not None else None
+    if names is not None and (len(names) != len(runs) or not all(names)):
+        raise OvEvalError(f"--labels: {len(names)} label(s) for {len(runs)} run(s) "
+                          f"({', '.join(str(run.path) for run in runs)}); give one non-empty label per run")
+    board = build_leaderboard(runs, reference, _reference_model(args.reference, runs, reference), names)
     text = render(board, fmt)
     if args.output is None:
         sys.stdout.write(text)

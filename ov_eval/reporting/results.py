@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import ov_eval
+from ov_eval.reporting.run_files import companion_key, metric_keys
 from ov_eval.scoring.score import TaskScores
+from ov_eval.scoring.uncertainty import ANALYTIC_METHOD, BOOTSTRAP_METHOD, MEAN_SCALES, BootstrapSettings, \
+    Uncertainty, weighted_group_uncertainty
 from ov_eval.task import Task
 
 
@@ -36,40 +39,52 @@ def _finite(value: float | None) -> float | None:
 def task_entry(task: Task, scores: TaskScores) -> dict[str, Any]:
     entry: dict[str, Any] = {"alias": task.name}
     for key, value in scores.metrics.items():
-        metric, _, filter_name = key.partition(",")
         entry[key] = _finite(value)
-        entry[f"{metric}_stderr,{filter_name}"] = "N/A"
+        _put_uncertainty(entry, key, scores.uncertainty.get(key))
     entry.update(n_samples=scores.n_samples, n_errors=scores.n_errors, n_unresolved=scores.n_unresolved)
     if scores.judge is not None:  # samples without a verdict are not in the metrics (see provenance.judge)
         entry.update(n_judged=scores.n_judged, n_judge_errors=scores.n_judge_errors)
     return entry
 
 
-def group_entries(groups: dict[str, list[str]], entries: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per group, each metric its members share: the member mean weighted by scored-sample count."""
+def _put_uncertainty(entry: dict[str, Any], key: str, uncertainty: Uncertainty | None) -> None:
+    entry[companion_key(key, "stderr")] = None if uncertainty is None else uncertainty.stderr
+    entry[companion_key(key, "ci95")] = None if uncertainty is None or uncertainty.ci95 is None \
+        else list(uncertainty.ci95)
+
+
+def group_entries(groups: dict[str, list[str]], entries: dict[str, dict[str, Any]],
+                  scores: dict[str, TaskScores] | None = None) -> dict[str, dict[str, Any]]:
+    """Per group, each metric its members share: the member mean weighted by scored-sample count; its stderr
+    and interval from the members' bootstrap replicates (`scores`)."""
     out: dict[str, dict[str, Any]] = {}
     for group, members in groups.items():
-        present = [entries[m] for m in members if m in entries]
+        present = [m for m in members if m in entries]
         if not present:
             continue
         row: dict[str, Any] = {"alias": group}
-        shared = set.intersection(*(set(k for k in e if "," in k and "_stderr," not in k) for e in present))
+        shared = set.intersection(*(set(metric_keys(entries[m])) for m in present))
         for key in sorted(shared):
-            pairs = [(e[key], e["n_samples"] - e["n_errors"]) for e in present if e[key] is not None]
-            weight = sum(n for _, n in pairs)
-            row[key] = sum(v * n for v, n in pairs) / weight if weight else None
-        row["n_samples"] = sum(e["n_samples"] for e in present)
+            pairs = [(m, entries[m][key], entries[m]["n_samples"] - entries[m]["n_errors"]) for m in present
+                     if entries[m][key] is not None]
+            weight = sum(n for _, _, n in pairs)
+            row[key] = sum(v * n for _, v, n in pairs) / weight if weight else None
+            if scores is not None and weight:
+                missing = Uncertainty(None, None, BOOTSTRAP_METHOD)
+                _put_uncertainty(row, key, weighted_group_uncertainty(
+                    [(scores[m].uncertainty.get(key, missing), n) for m, _, n in pairs]))
+        row["n_samples"] = sum(entries[m]["n_samples"] for m in present)
         out[group] = row
     return out
 
 
 def build_results(tasks: list[Task], scores: dict[str, TaskScores], groups: dict[str, list[str]],
                   generation: dict[str, dict[str, Any]], run_config: dict[str, Any], model_info: dict[str, Any],
-                  date: str) -> dict[str, Any]:
+                  date: str, bootstrap: BootstrapSettings = BootstrapSettings()) -> dict[str, Any]:
     entries = {task.name: task_entry(task, scores[task.name]) for task in tasks}
     return {
         "results": entries,
-        "groups": group_entries(groups, entries),
+        "groups": group_entries(groups, entries, scores),
         "configs": {task.name: task.config.model_dump() for task in tasks},
         "versions": {task.name: task.config.version for task in tasks},
         "n-samples": {task.name: {"original": len(task.dataset), "effective": scores[task.name].n_samples}
@@ -82,6 +97,7 @@ def build_results(tasks: list[Task], scores: dict[str, TaskScores], groups: dict
                        | ({"judge": scores[task.name].judge} if scores[task.name].judge is not None else {})
                        for task in tasks},
         "scoring_profile": run_config["scoring_profile"],
+        "uncertainty": uncertainty_provenance(bootstrap),
         "ov_eval_version": ov_eval.__version__,
         "git_hash": git_commit(),
         "date": date,
@@ -96,6 +112,12 @@ def _write_temporary(path: Path, text: str) -> Path:
         handle.flush()
         os.fsync(handle.fileno())
     return tmp
+
+
+def uncertainty_provenance(bootstrap: BootstrapSettings) -> dict[str, Any]:
+    return {"bootstrap_iters": bootstrap.iters, "bootstrap_seed": bootstrap.seed,
+            "plain_means": {"aggregations": sorted(MEAN_SCALES), "method": ANALYTIC_METHOD},
+            "other_aggregations_and_groups": BOOTSTRAP_METHOD}
 
 
 def write_outputs(folder: Path, date: str, results: dict[str, Any], scores: dict[str, TaskScores],

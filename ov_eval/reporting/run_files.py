@@ -22,6 +22,23 @@ class Run:
     headlines: dict[str, str]  # task -> configs' headline_metric
     members: dict[str, list[str]]  # group -> its tasks
     n_samples: dict[str, tuple[int, int]]  # task -> (effective, original)
+    name: str | None = None  # --run_name as recorded
+    scoring_profile: str | None = None
+    rescored_from: str | None = None  # the date of the run this one rescored
+
+
+UNCERTAINTY_SUFFIXES = ("_stderr,", "_ci95,")
+
+
+def metric_keys(entry: dict[str, Any]) -> list[str]:
+    """An entry's "metric,filter" keys, without their stderr and interval companions."""
+    return [k for k in entry if "," in k and not any(s in k for s in UNCERTAINTY_SUFFIXES)]
+
+
+def companion_key(key: str, kind: str) -> str:
+    """"acc,none" -> "acc_stderr,none" (kind "stderr") or "acc_ci95,none" (kind "ci95")."""
+    metric, _, filter_name = key.partition(",")
+    return f"{metric}_{kind},{filter_name}"
 
 
 def find_results_files(specs: list[str]) -> list[Path]:
@@ -99,5 +116,10 @@ def load_run(path: Path) -> Run:
     headlines = {task: c["headline_metric"] for task, c in (data.get("configs") or {}).items()
                  if isinstance(c, dict) and isinstance(c.get("headline_metric"), str)}
     date = data.get("date") or path.name.removesuffix("results.json").rstrip("_")
+    rescored = data.get("rescored_from") if isinstance(data.get("rescored_from"), dict) else {}
+    profile = data.get("scoring_profile") or config.get("scoring_profile")
     return Run(path=path, model=str(model), date=str(date), entries=entries, group_names=frozenset(groups),
-               headlines=headlines, members=_members(data), n_samples=_n_samples(path, data))
+               headlines=headlines, members=_members(data), n_samples=_n_samples(path, data),
+               name=str(config["run_name"]) if config.get("run_name") else None,
+               scoring_profile=str(profile) if profile else None,
+               rescored_from=str(rescored["date"]) if rescored.get("date") else None)

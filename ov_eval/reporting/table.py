@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ov_eval.reporting.run_files import companion_key, metric_keys
+
 
 def _format(value: Any) -> str:
     if value is None:
@@ -12,15 +14,24 @@ def _format(value: Any) -> str:
     return str(value)
 
 
+def value_with_stderr(entry: dict[str, Any], key: str, digits: int = 4) -> str:
+    """"0.6250 ± 0.0171", or the value alone when it has no numeric stderr."""
+    value, stderr = entry.get(key), entry.get(companion_key(key, "stderr"))
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return _format(value)
+    if not isinstance(stderr, (int, float)) or isinstance(stderr, bool):
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} ± {stderr:.{digits}f}"
+
+
 def results_table(results: dict[str, Any]) -> str:
-    rows = ["| Task | Metric | Value | Samples | Errors | Unresolved |", "|---|---|---:|---:|---:|---:|"]
+    rows = ["| Task | Metric | Value ± stderr | Samples | Errors | Unresolved |", "|---|---|---:|---:|---:|---:|"]
     for section in ("results", "groups"):
         for name, entry in results.get(section, {}).items():
-            metric_keys = [k for k in entry if "," in k and "_stderr," not in k]
-            for index, key in enumerate(metric_keys):
+            for index, key in enumerate(metric_keys(entry)):
                 label = name if index == 0 else ""
                 if section == "groups" and index == 0:
                     label = f"{name} (group)"
-                rows.append(f"| {label} | {key} | {_format(entry[key])} | {entry.get('n_samples', '-')} "
+                rows.append(f"| {label} | {key} | {value_with_stderr(entry, key)} | {entry.get('n_samples', '-')} "
                             f"| {entry.get('n_errors', '-')} | {entry.get('n_unresolved', '-')} |")
     return "\n".join(rows)

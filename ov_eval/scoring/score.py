@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from ov_eval.config import load_task_config
 from ov_eval.pipeline import SampleFailure
 from ov_eval.scoring.judge_step import JudgeSettings, judge_task
+from ov_eval.scoring.uncertainty import BootstrapSettings, Uncertainty, metric_uncertainty
 from ov_eval.task import Task
 from ov_eval.types import Response
 
@@ -25,11 +26,13 @@ class TaskScores:
     n_judged: int = 0  # samples with a judge verdict (judge tasks only)
     n_judge_errors: int = 0  # samples whose verdict could not be obtained: not in the metrics
     judge: dict[str, Any] | None = None  # judge models, prompt versions, cache and call counts
+    uncertainty: dict[str, Uncertainty] = field(default_factory=dict)  # "metric,filter" -> stderr and interval
 
 
 def score_task(task: Task, responses: list[Response], generation: dict[str, Any], profile: str,
                predict_only: bool, judge: JudgeSettings | None = None,
-               logged: Mapping[int, dict[str, Any]] | None = None) -> TaskScores:
+               logged: Mapping[int, dict[str, Any]] | None = None,
+               bootstrap: BootstrapSettings = BootstrapSettings()) -> TaskScores:
     """Score one task. `judge` None: no judge may be asked (judge tasks need --predict_only, MMBench keeps to
     its rules). `logged` (doc_id -> a logged sample record) supplies docs and prompts when rescoring, so the
     dataset is not needed."""
@@ -95,6 +98,11 @@ def score_task(task: Task, responses: list[Response], generation: dict[str, Any]
     metrics = {key: None if predict_only or not values[key] else task.aggregate(key, values[key], scored_docs[key])
                for key in keys}
     scores = TaskScores(metrics, samples, len(responses), len(errors), unresolved, errors)
+    for key in keys:
+        if metrics[key] is not None:
+            name, aggregate = task.aggregation(key)
+            scores.uncertainty[key] = metric_uncertainty(name, aggregate, values[key], scored_docs[key], bootstrap,
+                                                         bootstrap.rng(task.name, key))
     if judgement is not None:
         scores.n_judged, scores.n_judge_errors = judgement.n_judged, judgement.n_judge_errors
         scores.judge = judgement.provenance

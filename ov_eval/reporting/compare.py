@@ -1,0 +1,233 @@
+"""`ov_eval compare RUN_A RUN_B`: per task and metric, B - A on the documents both runs scored, from run folders.
+
+Reads each run's results file and its logged samples (`--log_samples`); never the model or the dataset.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from ov_eval.errors import OvEvalError, did_you_mean
+from ov_eval.reporting.run_files import metric_keys, read_results_json
+from ov_eval.scoring.paired import PairedResult, paired_comparison
+from ov_eval.scoring.uncertainty import BootstrapSettings
+
+FORMATS = ("md", "csv", "html")
+COLUMNS = ("task", "metric", "n", "left out", "A", "B", "B-A", "CI95 low", "CI95 high", "p", "test",
+           "right->wrong", "wrong->right", "CI excludes 0")
+
+
+@dataclass(frozen=True)
+class LoggedRun:
+    results_path: Path
+    data: dict[str, Any]
+
+    @property
+    def date(self) -> str:
+        return self.results_path.name.removesuffix("_results.json")
+
+    @property
+    def profile(self) -> str | None:
+        return self.data.get("scoring_profile") or (self.data.get("config") or {}).get("scoring_profile")
+
+    def config_hash(self, task: str) -> str | None:
+        return ((self.data.get("provenance") or {}).get(task) or {}).get("task_config_hash")
+
+    def samples(self, task: str) -> dict[int, dict[str, Any]]:
+        from ov_eval.rescore import read_logged_samples
+
+        path = self.results_path.parent / f"{self.date}_samples_{task}.jsonl"
+        if not path.is_file():
+            raise OvEvalError(f"task '{task}': no logged samples {path} (compare needs runs made with --log_samples)")
+        return {int(record["doc_id"]): record for record in read_logged_samples(path)}
+
+
+def load_logged_run(spec: Path) -> LoggedRun:
+    from ov_eval.rescore import find_results_file
+
+    path = find_results_file(spec)
+    return LoggedRun(path, read_results_json(path))
+
+
+def config_differences(run_a: LoggedRun, run_b: LoggedRun, tasks: list[str]) -> list[str]:
+    """One line per difference in scoring profile or task config between the runs."""
+    lines = []
+    if run_a.profile != run_b.profile:
+        lines.append(f"scoring profile: A {run_a.profile}, B {run_b.profile}")
+    for task in tasks:
+        hash_a, hash_b = run_a.config_hash(task), run_b.config_hash(task)
+        if hash_a != hash_b:
+            config_a = (run_a.data.get("configs") or {}).get(task) or {}
+            config_b = (run_b.data.get("configs") or {}).get(task) or {}
+            keys = sorted(k for k in {*config_a, *config_b} if config_a.get(k) != config_b.get(k))
+            lines.append(f"task '{task}': config hash A {hash_a}, B {hash_b}"
+                         + (f" (differing: {', '.join(keys)})" if keys else ""))
+    return lines
+
+
+def _aggregation(run: LoggedRun, task: str, key: str) -> tuple[str, Any]:
+    """The key's aggregation from the task registry (the run's --include_path), else from the logged config."""
+    from ov_eval.registry import task_index
+    from ov_eval.scoring import registry as scoring
+    from ov_eval.task import Task
+
+    index = task_index(list((run.data.get("config") or {}).get("include_path") or []))
+    if task in index.tasks:
+        return Task.load(index.tasks[task], profile=run.profile or "published").aggregation(key)
+    scoring.load_builtins()
+    metric = key.partition(",")[0]
+    specs = ((run.data.get("configs") or {}).get(task) or {}).get("metrics") or []
+    name = next((s.get("aggregation", "mean") for s in specs if (s.get("name") or s.get("metric")) == metric), "mean")
+    if name not in scoring.AGGREGATIONS:
+        raise OvEvalError(f"task '{task}': aggregation '{name}' of '{key}' is not built in and the task is not in the "
+                          "registry (add its folder with the run's --include_path)")
+    return name, scoring.AGGREGATIONS[name]
+
+
+@dataclass(frozen=True)
+class Row:
+    task: str
+    metric: str
+    n: int
+    left_out: str
+    result: PairedResult
+
+
+def _scored(record: dict[str, Any] | None, key: str) -> bool:
+    return record is not None and record.get(key) is not None
+
+
+def _left_out(ids_a: set[int], ids_b: set[int], samples_a: dict, samples_b: dict, key: str) -> str:
+    reasons = {"only in A": len(ids_a - ids_b), "only in B": len(ids_b - ids_a),
+               "not scored in A (error, judge error or excluded)":
+                   sum(1 for d in ids_a & ids_b if not _scored(samples_a[d], key)),
+               "not scored in B (error, judge error or excluded)":
+                   sum(1 for d in ids_a & ids_b if _scored(samples_a[d], key) and not _scored(samples_b[d], key))}
+    total = sum(reasons.values())
+    return f"{total}: " + ", ".join(f"{why} {n}" for why, n in reasons.items() if n) if total else "0"
+
+
+def compare_runs(run_a: LoggedRun, run_b: LoggedRun, tasks: list[str], settings: BootstrapSettings) -> list[Row]:
+    rows = []
+    for task in tasks:
+        samples_a, samples_b = run_a.samples(task), run_b.samples(task)
+        entry_a, entry_b = run_a.data["results"][task], run_b.data["results"][task]
+        for key in [k for k in metric_keys(entry_a) if k in entry_b]:
+            common = sorted(d for d in samples_a.keys() & samples_b.keys()
+                            if _scored(samples_a[d], key) and _scored(samples_b[d], key))
+            left_out = _left_out(set(samples_a), set(samples_b), samples_a, samples_b, key)
+            if not common:
+                rows.append(Row(task, key, 0, left_out, PairedResult(None, None, None, None, None, "-", None, None)))
+                continue
+            name, aggregate = _aggregation(run_a, task, key)
+            result = paired_comparison(name, aggregate, [samples_a[d][key] for d in common],
+                                       [samples_b[d][key] for d in common], [samples_a[d]["doc"] for d in common],
+                                       settings.iters, settings.rng(task, key))
+            rows.append(Row(task, key, len(common), left_out, result))
+    return rows
+
+
+def _number(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value:+.4f}" if signed else f"{value:.4f}"
+
+
+def _cells(row: Row) -> list[str]:
+    r = row.result
+    low, high = r.ci95 if r.ci95 is not None else (None, None)
+    p_value = "-" if r.p_value is None else f"{r.p_value:.4g}"
+    return [row.task, row.metric, str(row.n), row.left_out, _number(r.a), _number(r.b),
+            _number(r.delta, signed=True), _number(low, signed=True), _number(high, signed=True), p_value, r.test,
+            "-" if r.right_to_wrong is None else str(r.right_to_wrong),
+            "-" if r.wrong_to_right is None else str(r.wrong_to_right), "*" if r.significant else ""]
+
+
+def render(rows: list[Row], fmt: str, label_a: str, label_b: str) -> str:
+    if fmt == "csv":
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        writer.writerows(_cells(row) for row in rows)
+        return out.getvalue()
+    legend = (f"A: {label_a}\nB: {label_b}\n* the 95% paired bootstrap interval of B-A excludes 0.")
+    if fmt == "html":
+        head = "".join(f"<th>{escape(c)}</th>" for c in COLUMNS)
+        body = "\n".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in _cells(row)) + "</tr>" for row in rows)
+        notes = "".join(f"<p>{escape(line)}</p>" for line in legend.splitlines())
+        return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>ov_eval compare</title>"
+                "\n<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}"
+                "th,td{border:1px solid #ccc;padding:4px 8px;overflow-wrap:anywhere}</style>\n</head>\n<body>\n"
+                f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n{notes}\n"
+                "</body>\n</html>\n")
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" if i < 4 else "---:" for i in
+                                                              range(len(COLUMNS))) + "|"]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(row)) + " |" for row in rows]
+    return "\n".join(lines) + "\n\n" + legend + "\n"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise OvEvalError(f"ov_eval compare: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ov_eval compare", allow_abbrev=False,
+                     description="Compare two runs sample by sample: B - A, its paired interval, p-value, flips.")
+    parser.add_argument("run_a", type=Path, help="run A: a model folder (its newest results) or a results file")
+    parser.add_argument("run_b", type=Path, help="run B, likewise")
+    parser.add_argument("--tasks", default=None, help="comma-separated tasks (default: every task both runs hold)")
+    parser.add_argument("--format", choices=FORMATS, default=None, help="md (default), csv or html")
+    parser.add_argument("--output", type=Path, default=None, help="file to write instead of stdout")
+    parser.add_argument("--allow_config_mismatch", action="store_true",
+                        help="compare runs whose task configs or scoring profiles differ (the differences are printed)")
+    parser.add_argument("--bootstrap_iters", type=int, default=1000, help="resamples and permutations (default 1000)")
+    parser.add_argument("--seed", type=int, default=1234, help="seed of the resampling")
+    return parser
+
+
+def compare_main(argv: list[str]) -> int:
+    parser = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        flag = unknown[0].split("=", 1)[0]
+        hint = did_you_mean(flag, [o for a in parser._actions for o in a.option_strings])
+        raise OvEvalError(f"ov_eval compare: unknown flag '{flag}'{hint}")
+    if args.bootstrap_iters < 0:
+        raise OvEvalError(f"--bootstrap_iters: must be 0 or more, got {args.bootstrap_iters}")
+    run_a, run_b = load_logged_run(args.run_a), load_logged_run(args.run_b)
+    shared = [t for t in run_a.data["results"] if t in run_b.data["results"]]
+    tasks = shared
+    if args.tasks:
+        tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+        for task in tasks:
+            if task not in shared:
+                raise OvEvalError(f"--tasks: task '{task}' is not in both runs{did_you_mean(task, shared)}")
+    if not tasks:
+        raise OvEvalError(f"{run_a.results_path} and {run_b.results_path} have no task in common")
+    differences = config_differences(run_a, run_b, tasks)
+    if differences and not args.allow_config_mismatch:
+        raise OvEvalError(f"the runs differ in {differences[0]}"
+                          + (f" and {len(differences) - 1} more" if len(differences) > 1 else "")
+                          + "; pass --allow_config_mismatch to compare them anyway")
+    for line in differences:
+        print(f"config mismatch: {line}")
+    rows = compare_runs(run_a, run_b, tasks, BootstrapSettings(iters=args.bootstrap_iters, seed=args.seed))
+    fmt = args.format or (args.output.suffix.lstrip(".") if args.output else "")
+    text = render(rows, fmt if fmt in FORMATS else "md", str(run_a.results_path), str(run_b.results_path))
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OvEvalError(f"--output: cannot write {args.output}: {exc.strerror}") from None
+    print(f"comparison written to {args.output}")
+    return 0

@@ -1,0 +1,106 @@
+"""Paired comparison of two runs on the same documents: B - A, its bootstrap interval, a p-value, flips.
+
+Documents are resampled jointly (the same draw for both runs), in the resampling units of the aggregation
+(uncertainty.py), so that the interval is of the difference the aggregation itself computes. The p-value is
+McNemar's exact test where every per-sample value of a mean-like metric is 0 or 1, else a paired permutation
+test that swaps the two runs' values unit by unit.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from ov_eval.scoring.uncertainty import MEAN_SCALES, replicates_for_draws, resampling_units
+
+
+@dataclass(frozen=True)
+class PairedResult:
+    a: float | None
+    b: float | None
+    delta: float | None
+    ci95: tuple[float, float] | None
+    p_value: float | None
+    test: str  # "mcnemar-exact", "permutation" or "-"
+    right_to_wrong: int | None  # 0/1 metrics only
+    wrong_to_right: int | None
+
+    @property
+    def significant(self) -> bool:
+        return self.ci95 is not None and not self.ci95[0] <= 0.0 <= self.ci95[1]
+
+
+def mcnemar_exact(right_to_wrong: int, wrong_to_right: int) -> float:
+    """Two-sided exact McNemar p-value: the binomial(n, 1/2) tail of the discordant pairs, doubled, at most 1."""
+    n = right_to_wrong + wrong_to_right
+    if n == 0:
+        return 1.0
+    k = min(right_to_wrong, wrong_to_right)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
+    return min(1.0, 2.0 * tail)
+
+
+def _binary(values: list[Any]) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) and v in (0.0, 1.0) for v in values)
+
+
+def _finite(value: Any) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def _permutation_p(aggregation: str, aggregate: Callable, values_a: list, values_b: list, docs: list[dict],
+                   observed: float, iters: int, rng: np.random.Generator) -> float:
+    """The share of unit-wise swaps of A and B whose |B' - A'| reaches the observed |B - A| (with the observed
+    arrangement counted, so p > 0)."""
+    if aggregation in MEAN_SCALES:  # vectorised: a swap flips the sign of that document's difference
+        differences = MEAN_SCALES[aggregation] * (np.asarray(values_b, float) - np.asarray(values_a, float))
+        signs = rng.integers(0, 2, (iters, differences.size)) * 2 - 1
+        permuted = np.abs(signs @ differences / differences.size)
+        return (int(np.count_nonzero(permuted >= abs(observed) - 1e-12)) + 1) / (iters + 1)
+    units = resampling_units(aggregation, docs)
+    swaps = rng.integers(0, 2, (iters, len(units))).astype(bool)
+    reached = 0
+    for swap in swaps:
+        a_prime, b_prime = list(values_a), list(values_b)
+        for unit in np.flatnonzero(swap).tolist():
+            for position in units[unit]:
+                a_prime[position], b_prime[position] = values_b[position], values_a[position]
+        a_value, b_value = _finite(aggregate(a_prime, docs)), _finite(aggregate(b_prime, docs))
+        if a_value is not None and b_value is not None and abs(b_value - a_value) >= abs(observed) - 1e-12:
+            reached += 1
+    return (reached + 1) / (iters + 1)
+
+
+def paired_comparison(aggregation: str, aggregate: Callable[[list, list[dict]], Any], values_a: list,
+                      values_b: list, docs: list[dict], iters: int, rng: np.random.Generator) -> PairedResult:
+    """B - A over the same `docs` (values_a[i] and values_b[i] both belong to docs[i])."""
+    a, b = _finite(aggregate(values_a, docs)), _finite(aggregate(values_b, docs))
+    delta = None if a is None or b is None else b - a
+    binary = _binary(values_a) and _binary(values_b)
+    right_to_wrong = sum(1 for x, y in zip(values_a, values_b) if x == 1.0 and y == 0.0) if binary else None
+    wrong_to_right = sum(1 for x, y in zip(values_a, values_b) if x == 0.0 and y == 1.0) if binary else None
+    if delta is None:
+        return PairedResult(a, b, None, None, None, "-", right_to_wrong, wrong_to_right)
+    ci95 = None
+    if iters:
+        n_units = len(resampling_units(aggregation, docs))
+        draws = rng.integers(0, n_units, (iters, n_units), dtype=np.int32)
+        deltas = replicates_for_draws(aggregation, aggregate, values_b, docs, draws) \
+            - replicates_for_draws(aggregation, aggregate, values_a, docs, draws)
+        kept = deltas[~np.isnan(deltas)]
+        if kept.size >= 2:
+            low, high = np.percentile(kept, [2.5, 97.5])
+            ci95 = (float(low), float(high))
+    if binary and aggregation in MEAN_SCALES:
+        return PairedResult(a, b, delta, ci95, mcnemar_exact(right_to_wrong, wrong_to_right), "mcnemar-exact",
+                            right_to_wrong, wrong_to_right)
+    if delta == 0.0 and all(x == y for x, y in zip(values_a, values_b)):
+        p_value = 1.0  # every swap leaves the runs as they are
+    elif iters:
+        p_value = _permutation_p(aggregation, aggregate, values_a, values_b, docs, delta, iters, rng)
+    else:
+        p_value = None
+    return PairedResult(a, b, delta, ci95, p_value, "permutation" if p_value is not None else "-",
+                        right_to_wrong, wrong_to_right)
