@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from pathlib import Path
@@ -9,10 +10,28 @@ from typing import Any
 
 from ov_eval.errors import OvEvalError, did_you_mean
 
+# name -> (one line for --help, "module:function" taking the remaining argv); main() dispatches from here
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "rescore": ("score a run's logged samples again, without the model (other profile or judge)",
+                "ov_eval.rescore:rescore_main"),
+    "leaderboard": ("compare runs' headline metrics with the published scores (md, csv or html)",
+                    "ov_eval.reporting.leaderboard:leaderboard_main"),
+    "submit": ("regenerate the submission files (mmmu_test, egoschema) from a run's logged samples",
+               "ov_eval.cli:run_submit"),
+    "tiny-checkpoint": ("write a tiny random-weight OneVision checkpoint for experiments and tests",
+                        "ov_eval.cli:run_tiny_checkpoint"),
+}
+
+
+def _subcommands_help() -> str:
+    width = max(len(name) for name in SUBCOMMANDS)
+    lines = [f"  {name:<{width}}  {summary}" for name, (summary, _) in SUBCOMMANDS.items()]
+    return "subcommands (python -m ov_eval NAME --help):\n" + "\n".join(lines)
 
 
 def _eval_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ov_eval", allow_abbrev=False,
+    parser = argparse.ArgumentParser(prog="ov_eval", allow_abbrev=False, epilog=_subcommands_help(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
                                      description="Evaluate LLaVA-OneVision models (reference-compatible flags).")
     parser.add_argument("--model", default="llava_onevision", help="model adapter name, or package.module:Class")
     parser.add_argument("--model_args", default="", help="k=v,k=v, e.g. pretrained=DIR,conv_template=qwen_1_5")
@@ -35,6 +54,8 @@ def _eval_parser() -> argparse.ArgumentParser:
     parser.add_argument("--judge_model", default=None,
                         help="LLM judge model for every judge task (default: each task's YAML)")
     parser.add_argument("--judge_concurrency", default="8", help="judge requests in flight (default 8)")
+    parser.add_argument("--list-vocabulary", action="store_true",
+                        help="list the filters, target transforms, metrics and aggregations a task YAML can name")
     return parser
 
 
@@ -125,6 +146,11 @@ def _configure_logging(verbosity: str) -> None:
 
 def run_eval(argv: list[str]) -> int:
     args = _parse_known(_eval_parser(), argv)
+    if args.list_vocabulary:
+        from ov_eval.scoring.vocabulary import vocabulary_table
+
+        print(vocabulary_table())
+        return 0
     _configure_logging(args.verbosity)
     from ov_eval.registry import task_index
 
@@ -179,18 +205,9 @@ def run_submit(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] == "tiny-checkpoint":
-            return run_tiny_checkpoint(argv[1:])
-        if argv and argv[0] == "submit":
-            return run_submit(argv[1:])
-        if argv and argv[0] == "rescore":
-            from ov_eval.rescore import rescore_main
-
-            return rescore_main(argv[1:])
-        if argv and argv[0] == "leaderboard":
-            from ov_eval.reporting.leaderboard import leaderboard_main
-
-            return leaderboard_main(argv[1:])
+        if argv and argv[0] in SUBCOMMANDS:
+            module, _, function = SUBCOMMANDS[argv[0]][1].partition(":")
+            return getattr(importlib.import_module(module), function)(argv[1:])
         return run_eval(argv)
     except OvEvalError as exc:
         print(f"ov_eval: error: {exc}", file=sys.stderr)
