@@ -125,7 +125,8 @@ def test_list_vocabulary_names_every_registered_function_with_one_line():
     assert rows[:2] == ["| key | name | what it does |", "| --- | --- | --- |"]
     assert "| `filter.steps` | `leading_letter` | flexible-extract: the letter of a leading `X.`; else the response " \
            "unchanged, marked as nothing extracted. |" in rows
-    assert "| `target.transform` | `index_to_letter` | An option index 0, 1, 2, ... as the letter A, B, C, ... |" in rows
+    assert "| `target.transform` | `index_to_letter` | An option index 0, 1, 2, ... as the letter A, B, C, ... |" \
+        in rows
     assert all(re.fullmatch(r"\| `[^|]+` \| `[^|]+` \| [^|]+\S \|", row) for row in rows[2:]), rows
     listed = {row.split("`")[3] for row in rows[2:]}
     assert listed == {*registry.FILTERS, *registry.METRICS, *registry.AGGREGATIONS, "none", "index_to_letter"}

@@ -68,7 +68,7 @@ def mathvista_normalize(extraction: str, doc: dict) -> str | None:
 
 @register_metric("mathvista_match")
 def mathvista_match(prediction: str, target: Any, doc: dict, profile: str) -> float | None:
-    """MathVista: the extracted answer (mathvista_quick_extract, else the judge's extraction), normalised, equals the answer."""
+    """MathVista: the extracted answer (quick extract, else the judge's), normalised, equals the answer."""
     normalized = mathvista_normalize(prediction, doc)
     return None if normalized is None else float(normalized.strip() == str(target).strip())
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 from typing import Any, Callable
 
+
 class NothingExtracted(str):
     """The text an extracting filter step was given, passed on unchanged because it found nothing to extract."""
 
