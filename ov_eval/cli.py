@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -10,6 +11,27 @@ from typing import Any
 
 from ov_eval.errors import OvEvalError, RunInterrupted, did_you_mean
 
+# name -> (one line for --help, "module:function" taking the remaining argv); main() dispatches from here
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "rescore": ("score a run's logged samples again, without the model (other profile or judge)",
+                "ov_eval.rescore:rescore_main"),
+    "leaderboard": ("compare runs' headline metrics with the published scores (md, csv or html)",
+                    "ov_eval.reporting.leaderboard:leaderboard_main"),
+    "submit": ("regenerate the submission files (mmmu_test, egoschema) from a run's logged samples",
+               "ov_eval.cli:run_submit"),
+    "compare": ("compare two runs task by task: paired intervals, p-values, flipped samples",
+                "ov_eval.reporting.compare:compare_main"),
+    "browse": ("one self-contained HTML page to read a run's samples (optionally against another run)",
+               "ov_eval.reporting.browse:browse_main"),
+    "tiny-checkpoint": ("write a tiny random-weight OneVision checkpoint for experiments and tests",
+                        "ov_eval.cli:run_tiny_checkpoint"),
+}
+
+
+def _subcommands_help() -> str:
+    width = max(len(name) for name in SUBCOMMANDS)
+    lines = [f"  {name:<{width}}  {summary}" for name, (summary, _) in SUBCOMMANDS.items()]
+    return "subcommands (python -m ov_eval NAME --help):\n" + "\n".join(lines)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -20,7 +42,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _eval_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="ov_eval", allow_abbrev=False,
+    parser = _Parser(prog="ov_eval", allow_abbrev=False, epilog=_subcommands_help(),
+                     formatter_class=argparse.RawDescriptionHelpFormatter,
                                      description="Evaluate LLaVA-OneVision models (reference-compatible flags).")
     parser.add_argument("--model", default="llava_onevision", help="model adapter name, or package.module:Class")
     parser.add_argument("--model_args", default="", help="k=v,k=v, e.g. pretrained=DIR,conv_template=qwen_1_5")
@@ -57,6 +80,8 @@ def _eval_parser() -> argparse.ArgumentParser:
                         help="bootstrap resamples for metric stderr and 95%% intervals (default 1000; 0 = off)")
     parser.add_argument("--run_name", default=None,
                         help="the run's name in tables and leaderboards (default: model folder + date)")
+    parser.add_argument("--list-vocabulary", action="store_true",
+                        help="list the filters, target transforms, metrics and aggregations a task YAML can name")
     return parser
 
 
@@ -200,6 +225,11 @@ def _configure_logging(verbosity: str) -> None:
 
 def run_eval(argv: list[str]) -> int:
     args = _parse_known(_eval_parser(), argv)
+    if args.list_vocabulary:
+        from ov_eval.scoring.vocabulary import vocabulary_table
+
+        print(vocabulary_table())
+        return 0
     checked = {} if args.tasks in (None, "", "list") else dict(  # every flag checked before anything heavy loads
         batch_size=_integer("--batch_size", args.batch_size), limit=_limit(args.limit),
         gen_kwargs=_gen_kwargs(args.gen_kwargs), seed=_seeds(args.seed),
@@ -258,26 +288,9 @@ def run_submit(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] == "tiny-checkpoint":
-            return run_tiny_checkpoint(argv[1:])
-        if argv and argv[0] == "submit":
-            return run_submit(argv[1:])
-        if argv and argv[0] == "rescore":
-            from ov_eval.rescore import rescore_main
-
-            return rescore_main(argv[1:])
-        if argv and argv[0] == "compare":
-            from ov_eval.reporting.compare import compare_main
-
-            return compare_main(argv[1:])
-        if argv and argv[0] == "browse":
-            from ov_eval.reporting.browse import browse_main
-
-            return browse_main(argv[1:])
-        if argv and argv[0] == "leaderboard":
-            from ov_eval.reporting.leaderboard import leaderboard_main
-
-            return leaderboard_main(argv[1:])
+        if argv and argv[0] in SUBCOMMANDS:
+            module, _, function = SUBCOMMANDS[argv[0]][1].partition(":")
+            return getattr(importlib.import_module(module), function)(argv[1:])
         return run_eval(argv)
     except OvEvalError as exc:
         print(f"ov_eval: error: {exc}", file=sys.stderr)

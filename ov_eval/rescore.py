@@ -228,6 +228,8 @@ def rescore_main(argv: list[str]) -> int:
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
     path = rescore(results_path, tasks=tasks, profile=args.scoring_profile, judge=judge,
                    include_path=args.include_path, bootstrap_iters=args.bootstrap_iters)
-    print(results_table(json.loads(path.read_text(encoding="utf-8"))))
-    print(f"\nRescored {results_path.name}; results written to {path}\n")
+    rescored = json.loads(path.read_text(encoding="utf-8"))
+    print(results_table(rescored))
+    print(f"\nRescored {results_path.name} with the '{rescored['scoring_profile']}' scoring profile; "
+          f"results written to {path}\n")
     return 0

@@ -16,7 +16,7 @@ import datasets
 
 from ov_eval.config import MetricSpec, TaskConfig, config_hash, load_task_config
 from ov_eval.data.datasets import DatasetSource, dataset_fingerprint, load_split
-from ov_eval.data.media import media_digest
+from ov_eval.data.media import media_digest, resolve_image_paths
 from ov_eval.data.video_archives import VideoPathError, prepare_video_folder, resolve_video
 from ov_eval.errors import OvEvalError, did_you_mean
 from ov_eval.pipeline import SampleFailure
@@ -125,6 +125,14 @@ class Task:
             path = str(beside.resolve())
         return DatasetSource(path, None if self.dataset_path_override else spec.name, spec.split, spec.revision)
 
+    def dataset_folder(self) -> Path | None:
+        """The folder relative image paths resolve against: a local dataset's own folder (a parquet file's parent);
+        None for a hub dataset."""
+        local = Path(self.dataset_source().path)
+        if not local.exists():
+            return None
+        return local if local.is_dir() else local.parent
+
     @property
     def dataset(self) -> datasets.Dataset:
         if self._dataset is None:
@@ -217,14 +225,17 @@ class Task:
         visual = self.config.visual
         label = f"task '{self.name}', doc {doc_id}"
         hook = self._hook("doc_to_visual")
+        folder = self.dataset_folder()
         if visual.kind == "image" and hook is not None:  # the image columns a doc refers to, in order
-            return tuple(MediaRef("image", doc[c], f"{label}, column '{c}'") for c in hook(doc) if doc[c] is not None)
+            return tuple(MediaRef("image", resolve_image_paths(doc[c], folder), f"{label}, column '{c}'")
+                         for c in hook(doc) if doc[c] is not None)
         if visual.kind == "image":
             refs = []
             for column in visual.fields:
                 cell = doc.get(column)
                 cells = cell if isinstance(cell, list) else [cell]
-                refs += [MediaRef("image", c, f"{label}, column '{column}'") for c in cells if c is not None]
+                refs += [MediaRef("image", resolve_image_paths(c, folder), f"{label}, column '{column}'")
+                         for c in cells if c is not None]
             return tuple(refs)
         if visual.kind == "video":
             try:
@@ -285,20 +296,31 @@ class Task:
         return [f"{spec.key_name},{self.config.filter.name}" for spec in self.config.metrics]
 
     def apply_filter(self, response: str) -> str:
+        return self._run_filter(response)[0]
+
+    def _run_filter(self, response: str) -> tuple[str, bool]:
+        """The filtered response, and whether every extracting step found something to extract."""
+        extracted = True
         for step in self.config.filter.steps:
             response = self._resolve(step, scoring.FILTERS, "filter step")(response)
-        return response.strip()
+            extracted = extracted and not isinstance(response, scoring.NothingExtracted)
+        return response.strip(), extracted
 
     def filter_response(self, response: str, profile: str) -> str:
-        filtered = self.apply_filter(response)
+        return self._filter_with_outcome(response, profile)[0]
+
+    def _filter_with_outcome(self, response: str, profile: str) -> tuple[str, bool]:
+        filtered, extracted = self._run_filter(response)
         if profile == "corrected":  # §0.9: reasoning blocks go after the filters, for every task
             filtered = strip_reasoning_blocks(filtered)
-        return filtered
+        return filtered, extracted
 
     def score(self, doc: dict[str, Any], response: str, profile: str, prediction: Any = None) -> SampleScore:
         """`prediction` replaces the filtered response as the metrics' input (a judge's verdict, already
-        turned into what the metric reads); a metric may return a list of floats (e.g. a review pair)."""
-        filtered = self.filter_response(response, profile)
+        turned into what the metric reads); a metric may return a list of floats (e.g. a review pair).
+        Unresolved: a metric returned None, or the filter extracted nothing and no metric scored the text."""
+        filtered, extracted = self._filter_with_outcome(response, profile)
+        nothing_extracted = prediction is None and not extracted
         prediction = filtered if prediction is None else prediction
         target = self.target(doc)
         values, unresolved = {}, False
@@ -309,6 +331,8 @@ class Task:
             if value is None:
                 unresolved, value = True, 0.0
             values[key] = [float(v) for v in value] if isinstance(value, (list, tuple)) else float(value)
+        if nothing_extracted and values and not any(isinstance(v, float) and v > 0 for v in values.values()):
+            unresolved = True
         return SampleScore(values, unresolved, filtered)
 
     def _metric_input(self, prediction: Any, spec: MetricSpec, key: str) -> Any:

@@ -2,8 +2,8 @@
 
 import pytest
 
+from ov_eval.scoring.builtin import leading_letter_filter
 from ov_eval.scoring.choice import (
-    apply_leading_letter_filter,
     egoschema_parse_choice,
     extract_mcq_answer,
     find_choice,
@@ -146,12 +146,12 @@ def test_leading_letter(response: str, expected: str | None) -> None:
     ],
 )
 def test_ai2d_filter_then_exact_match(response: str, answer_letter: str, expected: float) -> None:
-    assert exact_match(apply_leading_letter_filter(response).strip(), answer_letter) == expected
+    assert exact_match(leading_letter_filter(response).strip(), answer_letter) == expected
 
 
 @pytest.mark.parametrize(("response", "expected"), [("b", True), ("(B)", False), ("B. x", True)])
 def test_muirbench_filter_then_case_insensitive_match(response: str, expected: bool) -> None:
-    prediction = apply_leading_letter_filter(response).strip()
+    prediction = leading_letter_filter(response).strip()
     assert (prediction.lower() == "B".lower()) is expected
 
 

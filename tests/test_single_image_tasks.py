@@ -210,6 +210,8 @@ def test_ai2d_flexible_extract_and_exact_match(scored, load):
     assert values_of(scores, "exact_match,flexible-extract") == [1.0, 0.0, 1.0, 1.0]
     assert scores.metrics == {"exact_match,flexible-extract": 0.75}
     assert [s["filtered_resps"] for s in scores.samples] == [["B"], ["The answer is D."], ["(C)"], ["b"]]
+    # no leading letter extracted and scored wrong: unresolved; "(C)" and "b" still match as the rules have it
+    assert [s["unresolved"] for s in scores.samples] == [False, True, False, False] and scores.n_unresolved == 1
     task = load("ai2d")
     doc = task.doc(2)  # answer C
     assert [task.score(doc, r, "published").values["exact_match,flexible-extract"]

@@ -5,6 +5,7 @@ import hashlib
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -17,6 +18,22 @@ class MediaError(Exception):
     """A sample's image or video cannot be decoded: an error for that sample, never a silent fallback."""
 
 
+ACCEPTED_IMAGE_FORMS = ("a datasets Image value, {'bytes': ...}, {'path': ...} or a file path string "
+                        "(relative paths resolve against the local dataset's folder)")
+
+
+def resolve_image_paths(cell: Any, dataset_folder: Path | None) -> Any:
+    """An image cell with a relative path (a string, or {'path': ...} without bytes) made absolute against the
+    folder of a local dataset; a hub dataset has no such folder, so its relative paths stay as they are."""
+    if dataset_folder is None:
+        return cell
+    if isinstance(cell, str) and cell and not os.path.isabs(cell):
+        return str(dataset_folder / cell)
+    if isinstance(cell, dict) and not cell.get("bytes") and cell.get("path") and not os.path.isabs(cell["path"]):
+        return {**cell, "path": str(dataset_folder / cell["path"])}
+    return cell
+
+
 def decode_image(ref: MediaRef) -> Image.Image:
     source = ref.source
     try:
@@ -26,8 +43,14 @@ def decode_image(ref: MediaRef) -> Image.Image:
             image = Image.open(io.BytesIO(source["bytes"]))
         elif isinstance(source, dict) and source.get("path"):
             image = Image.open(source["path"])
+        elif isinstance(source, str) and source and not os.path.isabs(source):
+            raise MediaError(f"{ref.label}: image path '{source}' is relative and the dataset has no local folder "
+                             "to resolve it against (a hub dataset): store image bytes or absolute paths")
+        elif isinstance(source, (str, os.PathLike)) and source:
+            image = Image.open(source)
         else:
-            raise MediaError(f"{ref.label}: no image data")
+            raise MediaError(f"{ref.label}: no image data ({type(source).__name__}); accepted: "
+                             f"{ACCEPTED_IMAGE_FORMS}")
         image.load()
         return image.convert("RGB")
     except MediaError:

@@ -137,4 +137,8 @@ def submissions_from_log(run_dir: Path, out_dir: Path | None = None, tasks: list
     if tasks and not written:
         raise OvEvalError(f"{run_dir}: no logged samples of {', '.join(tasks)} with a submission file "
                           f"(run with --log_samples)")
+    if not written:
+        raise OvEvalError(f"{run_dir}: nothing to submit: only {', '.join(sorted(SUBMITTERS))} have submission "
+                          f"files, and this run logged samples of none of them under its '{profile}' profile "
+                          "(run them with --log_samples)")
     return written

@@ -81,6 +81,7 @@ def mmmu_accuracy(values: list[float], docs: list[dict]) -> float:
 
 @register_aggregation("mean_percent")
 def mean_percent(values: list[float], docs: list[dict]) -> float:
+    """100 × the mean."""
     return 100.0 * statistics.fmean(values)
 
 

@@ -42,6 +42,7 @@ def anls_metric(prediction: str, target: Any, doc: dict, profile: str) -> float:
 
 @register_metric("mme_yes_no")
 def mme_yes_no(prediction: str, target: Any, doc: dict, profile: str) -> float | None:
+    """MME: the response's yes / no equals the answer; None when it says neither."""
     if mme_parse_yes_no(prediction) == "other":
         return None
     return mme_score(prediction, str(target))
@@ -63,6 +64,7 @@ def realworldqa_exact_match(prediction: str, target: Any, doc: dict, profile: st
 
 @register_metric("ocrbench")
 def ocrbench(prediction: str, target: Any, doc: dict, profile: str) -> float:
+    """OCRBench: 1.0 when any answer is contained in the response (HME100k rows ignore spaces)."""
     return ocrbench_score(prediction, list(target), doc["dataset"] == "HME100k", profile)
 
 
@@ -78,16 +80,19 @@ def mmmu(prediction: str, target: Any, doc: dict, profile: str) -> float | None:
 
 @register_metric("seedbench")
 def seedbench(prediction: str, target: Any, doc: dict, profile: str) -> float | None:
+    """SEED-Bench: the response's first character equals the answer letter, any case; None when empty."""
     return seedbench_score(prediction, str(target)) if prediction.strip() else None
 
 
 @register_metric("scienceqa")
 def scienceqa(prediction: str, target: Any, doc: dict, profile: str) -> float:
+    """ScienceQA-IMG: the stripped response equals the answer letter, ignoring case."""
     return scienceqa_score(prediction, str(target), profile)
 
 
 @register_metric("mmstar")
 def mmstar(prediction: str, target: Any, doc: dict, profile: str) -> float | None:
+    """MMStar: the published positional letter rule (corrected: extract_mcq_answer); None when unresolved."""
     if validate_profile(profile) == "corrected" and extract_mcq_answer(prediction, "ABCD") is None:
         return None
     return mmstar_score(prediction, str(target), profile) if prediction.strip() else None

@@ -139,11 +139,6 @@ def leading_letter(response: str) -> str | None:
     return match.group(1) if match else None
 
 
-def apply_leading_letter_filter(response: str) -> str:
-    """flexible-extract filter: the leading `X.` letter if present, else the response unchanged."""
-    return leading_letter(response) or response
-
-
 _MMBENCH_LETTERS = "ABCDE"
 _MMBENCH_SHAPES = (
     "{}.", "{},", "{}:", "{})", "{}).", "({})", "({}).", ":{}", ":{},", ":{}.", ":{})", ":{}).",

@@ -68,7 +68,7 @@ def mathvista_normalize(extraction: str, doc: dict) -> str | None:
 
 @register_metric("mathvista_match")
 def mathvista_match(prediction: str, target: Any, doc: dict, profile: str) -> float | None:
-    """`prediction` is the extracted answer (mathvista_quick_extract, else the judge's extraction)."""
+    """MathVista: the extracted answer (quick extract, else the judge's), normalised, equals the answer."""
     normalized = mathvista_normalize(prediction, doc)
     return None if normalized is None else float(normalized.strip() == str(target).strip())
 
@@ -106,6 +106,7 @@ def llava_wild_review(prediction: Any, target: Any, doc: dict, profile: str) -> 
 
 @register_aggregation("llava_wild_relative")
 def llava_wild_relative(values: list[list[float]], docs: list[dict]) -> float:
+    """LLaVA-in-the-Wild: 100 × mean(model score) / mean(reference score), rounded as the reference does."""
     return llava_wild_relative_score([(ref, model) for ref, model in values])
 
 

@@ -1,12 +1,19 @@
 """Named filters, per-sample metrics and aggregations that task YAMLs refer to.
 
 A metric returns a float, or None when the response cannot be resolved to an answer: that sample counts as
-wrong (0) and is reported in `n_unresolved`, never replaced by a guess.
+wrong (0) and is reported in `n_unresolved`, never replaced by a guess. A filter step that finds nothing to
+extract returns its input as `NothingExtracted`: the metrics still score that text (as the published rules
+do), and a sample they score 0 counts as unresolved too.
 """
 from __future__ import annotations
 
 import statistics
 from typing import Any, Callable
+
+
+class NothingExtracted(str):
+    """The text an extracting filter step was given, passed on unchanged because it found nothing to extract."""
+
 
 FilterStep = Callable[[str], str]
 Metric = Callable[[str, Any, dict, str], "float | None"]  # (prediction, target, doc, profile)
@@ -40,11 +47,13 @@ def register_aggregation(name: str) -> Callable[[Aggregation], Aggregation]:
 
 @register_aggregation("mean")
 def mean(values: list[float], docs: list[dict]) -> float:
+    """The mean of the values (NaN when there are none)."""
     return statistics.fmean(values) if values else float("nan")
 
 
 @register_aggregation("sum")
 def total(values: list[float], docs: list[dict]) -> float:
+    """The sum of the values."""
     return float(sum(values))
 
 

@@ -74,6 +74,7 @@ def egoschema_index(prediction: str, doc: dict) -> int:
 
 @register_metric("egoschema_score")
 def egoschema_score(prediction: str, target: Any, doc: dict, profile: str) -> float | None:
+    """EgoSchema: the parsed option index 0-4 equals the answer; None when no option is read."""
     index = egoschema_index(prediction, doc)
     return None if index < 0 else float(str(index) == str(target))
 
@@ -87,6 +88,7 @@ def egoschema_submission(prediction: str, target: Any, doc: dict, profile: str) 
 
 @register_metric("perceptiontest_mc")
 def perceptiontest_mc(prediction: str, target: Any, doc: dict, profile: str) -> float | None:
+    """PerceptionTest: the first standalone A-D letter equals the answer index; None when there is none."""
     index = perceptiontest_parse_choice(prediction)
     return None if index < 0 else float(index == int(target))
 
@@ -129,6 +131,7 @@ def rouge_l(prediction: str, answer: str) -> float:
 
 @register_metric("interleave")
 def interleave(prediction: str, target: Any, doc: dict, profile: str) -> float:
+    """Interleave-Bench: a normalised choice match (multi-choice rows) or ROUGE-L (open-ended rows)."""
     kind = doc["question_type"]
     if kind == "multi-choice":
         return interleave_choice_score(prediction, str(target))
