@@ -331,9 +331,11 @@ def test_the_mmmu_group_holds_val_and_test_and_its_row_stays_mmmu_vals(tmp_path,
         "mmmu_test": task({"submission,none": None}, (10500, 10500), "submission,none", "mmmu"),
     }, groups={"mmmu": {}})
     assert leaderboard_main([str(path), "--format", "csv"]) == 0
-    assert capsys.readouterr().out == (f"group,task,metric,{REF},{PRETRAINED},Δ {PRETRAINED} vs ref,note\n"
-                                       'image,mmmu_val,"mmmu_acc,none",31.40,30.00,-1.40,\n'
-                                       'image,mmmu_test,"submission,none",,,,\n')
+    run = f"{PRETRAINED} [published]"
+    assert capsys.readouterr().out == (f"group,task,metric,{REF},{run},Δ {run} vs ref,{run} stderr,"
+                                       f"{run} CI95 excludes published,note\n"
+                                       'image,mmmu_val,"mmmu_acc,none",31.40,30.00,-1.40,,,\n'
+                                       'image,mmmu_test,"submission,none",,,,,,\n')
 def _named_run(root: Path, name: str, date: str, profile: str, value: float, interval: list[float],
                rescored_from: str | None = None) -> Path:
     path = write_run(root / name, date, PRETRAINED, {

@@ -85,7 +85,7 @@ def detect_format(config: dict[str, Any], config_path: Path) -> str:
         return "hf"
     if is_original_config(config):
         return "original"
-    if config.get("model_type") == "llava_qwen":
+    if config.get("model_type") in ("llava", "llava_qwen"):  # lmms-lab's model_type; older tiny ones: llava_qwen
         raise OvEvalError(f"{config_path}: an original lmms-lab (llava_qwen) config needs mm_vision_tower and "
                           f"mm_projector_type (both missing)")
     raise OvEvalError(f"{config_path}: neither a transformers llava_onevision checkpoint (model_type is "
