@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import save_file
 from tokenizers import Tokenizer, decoders, models
 from transformers import (LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration, PreTrainedTokenizerFast,
@@ -37,8 +38,9 @@ def tiny_config(tokenizer: PreTrainedTokenizerFast) -> LlavaOnevisionConfig:
     # No pooling head: OneVision reads the tower's hidden states, and the original checkpoints carry no head.
     vision = SiglipVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
                                 image_size=384, patch_size=14, vision_use_head=False)
+    # Head size 32: the smallest vLLM's CPU attention accepts (it refuses 16), so the engine tests can run it.
     text = Qwen2Config(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=32768,
+                       num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=32768,
                        tie_word_embeddings=True, bos_token_id=None,
                        eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"),
                        pad_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"))
@@ -91,6 +93,7 @@ def write_tiny_checkpoint(out_dir: Path, seed: int = 0, format: str = "hf") -> P
     out_dir.mkdir(parents=True, exist_ok=True)
     if format == "hf":
         model.save_pretrained(out_dir)
+        _use_hub_tower_names(out_dir / "model.safetensors")
         tokenizer.save_pretrained(out_dir)
     else:
         _write_original(model, out_dir, seed)
@@ -99,6 +102,15 @@ def write_tiny_checkpoint(out_dir: Path, seed: int = 0, format: str = "hf") -> P
     if format == "hf":
         _write_processor(model.config, tokenizer, out_dir)
     return out_dir
+
+
+def _use_hub_tower_names(path: Path) -> None:
+    """transformers 5 saves the tower as `vision_tower.embeddings.*`; llava-hf checkpoints on the hub (and vLLM,
+    which refuses the short form) spell it `vision_tower.vision_model.*`. transformers loads both alike."""
+    with safe_open(str(path), "pt") as weights:
+        renamed = {("vision_tower.vision_model." + k.removeprefix("vision_tower.")
+                    if k.startswith("vision_tower.") else k): weights.get_tensor(k) for k in weights.keys()}
+    save_file(renamed, str(path), metadata={"format": "pt"})
 
 
 # The qwen_1_5 turns, with every content part where the request puts it (transformers serve renders this).
