@@ -100,6 +100,10 @@ def _tiny_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--format", choices=["hf", "original"], default="hf",
                         help="transformers (llava-hf) layout, or the original lmms-lab layout")
+    parser.add_argument("--tower_cache", action="store_true",
+                        help="with --format original: also write the SigLIP tower its config names into the "
+                             "Hugging Face hub cache (under HF_HOME), so the original LLaVA-NeXT code loads it "
+                             "offline (ov_eval itself does not need it)")
     return parser
 
 
@@ -259,10 +263,14 @@ def run_eval(argv: list[str]) -> int:
 
 def run_tiny_checkpoint(argv: list[str]) -> int:
     args = _parse_known(_tiny_parser(), argv)
-    from ov_eval.models.tiny import write_tiny_checkpoint
+    if args.tower_cache and args.format != "original":
+        raise OvEvalError("--tower_cache: only with --format original (an hf checkpoint holds its tower)")
+    from ov_eval.models.tiny import TINY_TOWER_ID, write_tiny_checkpoint, write_tower_cache
 
     path = write_tiny_checkpoint(args.out_dir, seed=args.seed, format=args.format)
     print(f"tiny OneVision checkpoint ({args.format} format, random weights, seed {args.seed}) written to {path}")
+    if args.tower_cache:
+        print(f"vision tower {TINY_TOWER_ID} written to the hub cache: {write_tower_cache(args.seed)}")
     return 0
 
 
