@@ -66,6 +66,9 @@ def _eval_parser() -> argparse.ArgumentParser:
     parser.add_argument("--judge_model", default=None,
                         help="LLM judge model for every judge task (default: each task's YAML)")
     parser.add_argument("--judge_concurrency", default="8", help="judge requests in flight (default 8)")
+    parser.add_argument("--judge_prompts", default=None, metavar="PATH_OR_PACKAGE",
+                        help="read the judge prompts from the reference harness's task files (an lmms-eval "
+                             "checkout or installed package) instead of ov_eval's paraphrases")
     parser.add_argument("--dist_timeout", default=os.environ.get("OV_EVAL_DIST_TIMEOUT", "1800"), metavar="SECONDS",
                         help="how long a rank waits for the others at the gather, and the process group's "
                              "timeout (default 1800, or $OV_EVAL_DIST_TIMEOUT)")
@@ -256,7 +259,8 @@ def run_eval(argv: list[str]) -> int:
         model=args.model, model_args=args.model_args, tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
         log_samples=args.log_samples, log_samples_suffix=args.log_samples_suffix, output_path=args.output_path,
         predict_only=args.predict_only, include_path=args.include_path, scoring_profile=args.scoring_profile,
-        judge_model=args.judge_model, run_name=args.run_name, **checked, **_judge_transport(args))
+        judge_model=args.judge_model, run_name=args.run_name, judge_prompts=args.judge_prompts, **checked,
+        **_judge_transport(args))
     evaluate(config)
     return 0
 
