@@ -15,7 +15,7 @@ from fake_openai_server import FakeJudgeServer, RecordedRequest, completion
 from fixtures.reference_tasks import FILES, MMVET_TEXT, write_reference_checkout
 from fixtures.single_image import write_fixture
 from ov_eval.errors import OvEvalError
-from ov_eval.judges import judge_all, load_prompt
+from ov_eval.judges import VerdictCache, judge_all, load_prompt
 from ov_eval.judges.reference_prompts import REFERENCE_PROMPTS, ReferencePrompts, package_folder
 from ov_eval.openai_client import ChatClient
 from ov_eval.retry import RetryPolicy
@@ -53,7 +53,8 @@ def test_module_constants_are_laid_out_as_the_reference_does(reference):
     mmvet = reference.prompt("mmvet", "mmvet_grade")
     assert mmvet.prompt.system == ""
     assert mmvet.prompt.template == MMVET_TEXT + "\n{{question}} | {{answer}} | {{prediction}} |"
-    assert mmvet.provenance() == [{"text": "lmms_eval/tasks/mmvet/utils.py: MM_VET_PROMPT", "sha256": sha256(MMVET_TEXT)}]
+    assert mmvet.provenance() == [{"text": "lmms_eval/tasks/mmvet/utils.py: MM_VET_PROMPT",
+                                   "sha256": sha256(MMVET_TEXT)}]
     assert mmvet.prompt.version == "mmvet_grade/reference-" + sha256("\0".join(["", mmvet.prompt.template]))[:12]
     # stripped first, as the reference strips its demo prompts
     assert reference.prompt("mathvista_testmini_format", "mathvista_extract").prompt.template == (
@@ -151,13 +152,11 @@ def test_the_reference_text_changes_the_verdict_cache_key(reference, tmp_path):
     items = [("doc0", "mmvet_grade", {"question": "What colour?", "answer": "red", "prediction": "Red."})]
     with FakeJudgeServer(grade) as server:
         client = ChatClient(api_key=KEY, base_url=server.url, timeout_s=5.0, retry=RetryPolicy(max_tries=1), env={})
-        from ov_eval.judges import VerdictCache
-
         with VerdictCache(tmp_path / "cache.sqlite") as cache:
-            prompt = reference.prompt("mmvet", "mmvet_grade").prompt
+            prompt, paraphrase = reference.prompt("mmvet", "mmvet_grade").prompt, load_prompt("mmvet_grade")
             for prompts in ({}, {"mmvet_grade": prompt}, {"mmvet_grade": prompt}, {}):
                 run = judge_all(items, client=client, cache=cache, progress=False, prompts=prompts)
-                assert run.prompt_versions == {"mmvet_grade": (prompt if prompts else load_prompt("mmvet_grade")).version}
+                assert run.prompt_versions == {"mmvet_grade": (prompt if prompts else paraphrase).version}
     assert len(requests) == 2  # the paraphrase and the reference text each asked once, then both from the cache
     assert requests[1].user == MMVET_TEXT + "\nWhat colour? | red | Red. |"
     assert requests[0].user != requests[1].user
