@@ -242,20 +242,31 @@ VARIABLE_KEYS = ("mm_hidden_size", "mm_vision_tower", "image_grid_pinpoints", "h
                  "rope_theta", "max_position_embeddings", "tie_word_embeddings", "hidden_act")
 
 
-def test_original_tiny_checkpoint_carries_the_real_keys_and_names_no_transformers_5_class(tmp_path):
-    written = run_ov_eval(["tiny-checkpoint", str(tmp_path / "ckpt"), "--format", "original"])
+@pytest.fixture(scope="module")
+def cli_original(tmp_path_factory) -> tuple[Path, Path, str]:
+    """(checkpoint, HF_HOME, stdout) of `tiny-checkpoint --format original --tower_cache` run with its own HF_HOME."""
+    root = tmp_path_factory.mktemp("cli_original")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("HF_HUB_CACHE", raising=False)  # the hub cache is then HF_HOME/hub
+        written = run_ov_eval(["tiny-checkpoint", str(root / "ckpt"), "--format", "original", "--seed", str(SEED),
+                               "--tower_cache"], HF_HOME=str(root / "hf_home"), HF_HUB_OFFLINE="1")
     assert written.returncode == 0 and "Traceback" not in written.stderr, written.stderr
-    config = json.loads((tmp_path / "ckpt" / "config.json").read_text())
+    return root / "ckpt", root / "hf_home", written.stdout
+
+
+def test_original_tiny_checkpoint_carries_the_real_keys_and_names_no_transformers_5_class(cli_original):
+    checkpoint = cli_original[0]
+    config = json.loads((checkpoint / "config.json").read_text())
     assert {k: config[k] for k in ORIGINAL_CONFIG_KEYS} == ORIGINAL_CONFIG_KEYS
     assert all(k in config for k in VARIABLE_KEYS)
     assert config["mm_hidden_size"] == 32 and config["image_grid_pinpoints"][1] == [384, 768]
     assert "mm_vision_tower_config" not in config
-    tokenizer_config = json.loads((tmp_path / "ckpt" / "tokenizer_config.json").read_text())
+    tokenizer_config = json.loads((checkpoint / "tokenizer_config.json").read_text())
     assert tokenizer_config["tokenizer_class"] == "PreTrainedTokenizerFast"
     assert "backend" not in tokenizer_config and "extra_special_tokens" not in tokenizer_config
     assert tokenizer_config["additional_special_tokens"] == ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
     for name in ("config.json", "tokenizer_config.json"):
-        assert "TokenizersBackend" not in (tmp_path / "ckpt" / name).read_text()
+        assert "TokenizersBackend" not in (checkpoint / name).read_text()
 
 
 # What LLaVA-NeXT's build_vision_tower needs to reach its SigLIP tower: a name that is no existing path and
@@ -275,21 +286,19 @@ print(json.dumps({"layers": len(tower.encoder.layers), "head": getattr(tower, "h
 """
 
 
-def test_original_tower_is_a_siglip_hub_id_that_the_tower_cache_makes_loadable_offline(tmp_path, monkeypatch):
+def test_original_tower_is_a_siglip_hub_id_that_the_tower_cache_makes_loadable_offline(cli_original, tmp_path,
+                                                                                       monkeypatch):
     from conftest import subprocess_env
 
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)  # the hub cache is then HF_HOME/hub
-    home = tmp_path / "hf_home"
-    written = run_ov_eval(["tiny-checkpoint", str(tmp_path / "ckpt"), "--format", "original", "--seed", str(SEED),
-                           "--tower_cache"], HF_HOME=str(home), HF_HUB_OFFLINE="1")
-    assert written.returncode == 0 and "Traceback" not in written.stderr, written.stderr
-    tower_id = json.loads((tmp_path / "ckpt" / "config.json").read_text())["mm_vision_tower"]
+    checkpoint, home, stdout = cli_original
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)  # the loader's hub cache is HF_HOME/hub as well
+    tower_id = json.loads((checkpoint / "config.json").read_text())["mm_vision_tower"]
     assert tower_id == "ov-eval/siglip-tiny-patch14-384"
     assert _original_code_takes_the_siglip_branch(tower_id, tmp_path)
     repo = home / "hub" / "models--ov-eval--siglip-tiny-patch14-384"
     revision = (repo / "refs" / "main").read_text()
     snapshot = repo / "snapshots" / revision
-    assert f"written to the hub cache: {snapshot}" in written.stdout
+    assert f"written to the hub cache: {snapshot}" in stdout
     assert sorted(p.name for p in snapshot.iterdir()) == ["config.json", "model.safetensors"]
     assert all(p.is_symlink() and p.resolve().parent == (repo / "blobs").resolve() for p in snapshot.iterdir())
     assert json.loads((snapshot / "config.json").read_text())["model_type"] == "siglip_vision_model"
@@ -302,7 +311,7 @@ def test_original_tower_is_a_siglip_hub_id_that_the_tower_cache_makes_loadable_o
     tower = json.loads(loaded.stdout.strip().splitlines()[-1])
     assert tower["problems"] == {"missing_keys": [], "unexpected_keys": [], "mismatched_keys": []}
     assert (tower["layers"], tower["head"]) == (3, True)  # the full tower, before OneVision drops a layer
-    kept = load_checkpoint(str(tmp_path / "ckpt"), "float32", None, "cpu").model.model.vision_tower
+    kept = load_checkpoint(str(checkpoint), "float32", None, "cpu").model.model.vision_tower
     assert tower["fc2"] == kept.encoder.layers[1].mlp.fc2.weight.flatten()[:4].tolist()
 
 
@@ -407,3 +416,19 @@ def test_outputs_follow_the_image_frames_and_question(tmp_path):
     assert answer("Compare.", [red, blue]) != answer("Compare.", [blue, blue])
     dark = np.zeros((4, 64, 64, 3), dtype=np.uint8)
     assert answer("What happens?", videos=[dark]) != answer("What happens?", videos=[dark + 200])
+
+
+def test_an_unknown_tower_id_is_described_by_its_hub_cache_copy(tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
+    from ov_eval.models.tiny import write_tower_cache
+
+    snapshot = write_tower_cache(SEED, hub_cache=tmp_path / "hub")
+    shutil.move(snapshot.parents[1], tmp_path / "hub" / "models--someorg--siglip-custom")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    model, _ = build_tiny_model(SEED)
+    original = {**hf_to_original_config(model.config), "mm_vision_tower": "someorg/siglip-custom"}
+    vision = original_to_hf_config(original, source="ckpt/config.json").vision_config
+    assert (vision.num_hidden_layers, vision.hidden_size, vision.num_attention_heads) == (2, 32, 2)
+    with pytest.raises(OvEvalError, match="ckpt/config.json: unknown vision tower 'someorg/siglip-other'"):
+        original_to_hf_config({**original, "mm_vision_tower": "someorg/siglip-other"}, source="ckpt/config.json")

@@ -129,8 +129,12 @@ def package_folder(spec: str) -> Path:
                 return folder.resolve()
         raise OvEvalError(f"--judge_prompts: {path} holds neither lmms_eval/tasks/ (a checkout) nor tasks/ "
                           f"(the lmms_eval package folder)")
-    module = spec.replace("-", "_")
-    found = importlib.util.find_spec(module) if module.isidentifier() else None  # top-level: nothing is run
+    module, found = spec.replace("-", "_"), None
+    if module.isidentifier():
+        try:
+            found = importlib.util.find_spec(module)  # a top-level name is located, not imported
+        except (ImportError, ValueError):
+            found = None
     locations = list(found.submodule_search_locations or []) if found is not None else []
     if not locations:
         raise OvEvalError(f"--judge_prompts: '{spec}' is neither a folder nor an installed package")
