@@ -66,6 +66,9 @@ def _eval_parser() -> argparse.ArgumentParser:
     parser.add_argument("--judge_model", default=None,
                         help="LLM judge model for every judge task (default: each task's YAML)")
     parser.add_argument("--judge_concurrency", default="8", help="judge requests in flight (default 8)")
+    parser.add_argument("--judge_prompts", default=None, metavar="PATH_OR_PACKAGE",
+                        help="read the judge prompts from the reference harness's task files (an lmms-eval "
+                             "checkout or installed package) instead of ov_eval's paraphrases")
     parser.add_argument("--dist_timeout", default=os.environ.get("OV_EVAL_DIST_TIMEOUT", "1800"), metavar="SECONDS",
                         help="how long a rank waits for the others at the gather, and the process group's "
                              "timeout (default 1800, or $OV_EVAL_DIST_TIMEOUT)")
@@ -100,6 +103,10 @@ def _tiny_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--format", choices=["hf", "original"], default="hf",
                         help="transformers (llava-hf) layout, or the original lmms-lab layout")
+    parser.add_argument("--tower_cache", action="store_true",
+                        help="with --format original: also write the SigLIP tower its config names into the "
+                             "Hugging Face hub cache (under HF_HOME), so the original LLaVA-NeXT code loads it "
+                             "offline (ov_eval itself does not need it)")
     return parser
 
 
@@ -252,17 +259,22 @@ def run_eval(argv: list[str]) -> int:
         model=args.model, model_args=args.model_args, tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
         log_samples=args.log_samples, log_samples_suffix=args.log_samples_suffix, output_path=args.output_path,
         predict_only=args.predict_only, include_path=args.include_path, scoring_profile=args.scoring_profile,
-        judge_model=args.judge_model, run_name=args.run_name, **checked, **_judge_transport(args))
+        judge_model=args.judge_model, run_name=args.run_name, judge_prompts=args.judge_prompts, **checked,
+        **_judge_transport(args))
     evaluate(config)
     return 0
 
 
 def run_tiny_checkpoint(argv: list[str]) -> int:
     args = _parse_known(_tiny_parser(), argv)
-    from ov_eval.models.tiny import write_tiny_checkpoint
+    if args.tower_cache and args.format != "original":
+        raise OvEvalError("--tower_cache: only with --format original (an hf checkpoint holds its tower)")
+    from ov_eval.models.tiny import TINY_TOWER_ID, write_tiny_checkpoint, write_tower_cache
 
     path = write_tiny_checkpoint(args.out_dir, seed=args.seed, format=args.format)
     print(f"tiny OneVision checkpoint ({args.format} format, random weights, seed {args.seed}) written to {path}")
+    if args.tower_cache:
+        print(f"vision tower {TINY_TOWER_ID} written to the hub cache: {write_tower_cache(args.seed)}")
     return 0
 
 

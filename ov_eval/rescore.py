@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--judge_model", default=None, help="judge model for every judge task (default: the run's "
                         "--judge_model, else each task's YAML)")
     parser.add_argument("--judge_concurrency", type=int, default=8, help="judge requests in flight")
+    parser.add_argument("--judge_prompts", default=None, metavar="PATH_OR_PACKAGE",
+                        help="read the judge prompts from the reference harness's task files (an lmms-eval "
+                             "checkout or installed package; default: ov_eval's paraphrases)")
     parser.add_argument("--judge_timeout", default=None,
                         help="seconds per judge HTTP request (default: $OV_EVAL_JUDGE_TIMEOUT, else 30)")
     parser.add_argument("--judge_tries", default=None,
@@ -182,6 +185,7 @@ def rescore(results_path: Path, *, tasks: list[str] | None = None, profile: str 
                              for task in loaded},
         "config": config | {"scoring_profile": profile, "predict_only": False,
                             "judge_model": judge.model, "tasks": config.get("tasks") or names,
+                            "judge_prompts": judge.reference_prompts.spec if judge.reference_prompts else None,
                             **dict(zip(("judge_timeout", "judge_tries"), judge.transport()))},
         "provenance": {task.name: _provenance(old_provenance.get(task.name) or {}, task, generation[task.name],
                                               scores[task.name].judge) for task in loaded},
@@ -221,9 +225,14 @@ def rescore_main(argv: list[str]) -> int:
 
     results_path = find_results_file(args.log_dir)
     config = read_results_json(results_path).get("config") or {}
+    judge_prompts = None
+    if args.judge_prompts is not None:
+        from ov_eval.judges.reference_prompts import ReferencePrompts
+
+        judge_prompts = ReferencePrompts(args.judge_prompts)
     judge = JudgeSettings(model=args.judge_model or config.get("judge_model"), concurrency=args.judge_concurrency,
                           cache_path=args.judge_cache, progress=level <= logging.INFO, timeout_s=args.judge_timeout,
-                          max_tries=args.judge_tries)
+                          max_tries=args.judge_tries, reference_prompts=judge_prompts)
     judge.transport()  # a bad --judge_timeout / --judge_tries (or environment value) fails before any work
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
     path = rescore(results_path, tasks=tasks, profile=args.scoring_profile, judge=judge,

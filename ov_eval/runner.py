@@ -16,6 +16,7 @@ from ov_eval.distributed import DEFAULT_PROGRESS_INTERVAL_S, DEFAULT_TIMEOUT_S, 
 from ov_eval.errors import OvEvalError, RunInterrupted, did_you_mean
 from ov_eval.generate import run_requests
 from ov_eval.journal import Journal
+from ov_eval.judges.reference_prompts import ReferencePrompts
 from ov_eval.models.base import adapter_class, parse_model_args
 from ov_eval.models.sticky_pad import ordered_samples, sticky_pad_keys
 from ov_eval.pipeline import SampleFailure
@@ -59,6 +60,7 @@ class RunConfig:
     judge_tries: int | None = None  # HTTP tries per judge item (None: $OV_EVAL_JUDGE_TRIES, else 4)
     bootstrap_iters: int = 1000  # resamples for stderr and intervals of non-mean metrics (0 = off)
     run_name: str | None = None  # default: the model folder + the date
+    judge_prompts: str | None = None  # the reference's lmms_eval folder or package: its judge texts, not paraphrases
 
 
 def _seed_everything(seeds: list[int]) -> None:
@@ -81,6 +83,7 @@ def _load_tasks(config: RunConfig) -> tuple[list[Task], dict[str, list[str]]]:
         task.check_scorable(config.predict_only, judge_available)
         task.check_columns()
     return tasks, index.scored_groups(config.tasks)
+
 
 
 def _task_requests(task: Task, config: RunConfig, adapter: Any,
@@ -130,13 +133,17 @@ def evaluate(config: RunConfig) -> dict[str, Any] | None:
     """Run the evaluation; rank 0 returns the results (other ranks None). Ctrl-C raises RunInterrupted."""
     layout = ProcessLayout.from_environment(config.dist_timeout, config.progress_interval)
     tasks, groups = _load_tasks(config)
+    judge_prompts = None
+    if config.judge_prompts is not None:  # every text read now: a missing one fails before the model loads
+        judge_prompts = ReferencePrompts(config.judge_prompts)
+        judge_prompts.check((task.name, task.config.judge.kind) for task in tasks if task.config.judge)
     _seed_everything(config.seed)
     model_args = parse_model_args(config.model_args)
     out_dir = Path(config.output_path) / model_folder_name(config.model, model_args)
     with claim_output_folder(out_dir, config.output_path, hold_lock=layout.is_main):
         journal = Journal(out_dir / ".journal", layout.rank)
         try:
-            return _evaluate_in(out_dir, journal, config, layout, tasks, groups, model_args)
+            return _evaluate_in(out_dir, journal, config, layout, tasks, groups, model_args, judge_prompts)
         except KeyboardInterrupt:
             raise RunInterrupted(journal.records) from None
         finally:
@@ -144,7 +151,8 @@ def evaluate(config: RunConfig) -> dict[str, Any] | None:
 
 
 def _evaluate_in(out_dir: Path, journal: Journal, config: RunConfig, layout: ProcessLayout, tasks: list[Task],
-                 groups: dict[str, list[str]], model_args: dict[str, str]) -> dict[str, Any] | None:
+                 groups: dict[str, list[str]], model_args: dict[str, str],
+                 judge_prompts: ReferencePrompts | None = None) -> dict[str, Any] | None:
     adapter = adapter_class(config.model)(model_args, batch_size=config.batch_size, device=layout.device)
     finished = journal.load()
     pad_keys = _sticky_pad_keys(tasks, config, adapter, layout)
@@ -157,7 +165,8 @@ def _evaluate_in(out_dir: Path, journal: Journal, config: RunConfig, layout: Pro
         return None
     scores, generation = {}, {}
     judge = JudgeSettings(model=config.judge_model, concurrency=config.judge_concurrency,
-                          timeout_s=config.judge_timeout, max_tries=config.judge_tries)
+                          timeout_s=config.judge_timeout, max_tries=config.judge_tries,
+                          reference_prompts=judge_prompts)
     bootstrap = BootstrapSettings(iters=config.bootstrap_iters, seed=config.seed[1 % len(config.seed)])
     for task in tasks:
         responses = [r for rank_responses in gathered for r in rank_responses[task.name]]

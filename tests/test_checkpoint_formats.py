@@ -1,6 +1,8 @@
 """Original lmms-lab and transformers checkpoints of the same weights load to the same model."""
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,9 +52,9 @@ def test_original_folder_has_original_layout(folders):
     config = json.loads((folders["original"] / "config.json").read_text())
     keys = set(load_file(folders["original"] / "model.safetensors"))
     assert config["mm_projector_type"] == "mlp2x_gelu" and config["model_type"] == "llava"
-    assert config["mm_vision_tower"] == str((folders["original"] / "vision_tower").resolve())
-    tower = json.loads((folders["original"] / "vision_tower" / "config.json").read_text())
-    assert tower["num_hidden_layers"] == 3  # the tiny tower has 2 kept layers
+    assert config["mm_vision_tower"] == "ov-eval/siglip-tiny-patch14-384"
+    assert sorted(p.name for p in folders["original"].iterdir()) == [
+        "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]
     assert "lm_head.weight" not in keys
     assert {"model.embed_tokens.weight", "model.norm.weight", "model.image_newline", "model.mm_projector.0.weight",
             "model.mm_projector.2.bias", "model.layers.1.mlp.up_proj.weight",
@@ -240,39 +242,116 @@ VARIABLE_KEYS = ("mm_hidden_size", "mm_vision_tower", "image_grid_pinpoints", "h
                  "rope_theta", "max_position_embeddings", "tie_word_embeddings", "hidden_act")
 
 
-def test_original_tiny_checkpoint_carries_the_real_keys_and_names_no_transformers_5_class(tmp_path):
-    from transformers import SiglipVisionModel
-
-    written = run_ov_eval(["tiny-checkpoint", str(tmp_path / "ckpt"), "--format", "original"])
+@pytest.fixture(scope="module")
+def cli_original(tmp_path_factory) -> tuple[Path, Path, str]:
+    """(checkpoint, HF_HOME, stdout) of `tiny-checkpoint --format original --tower_cache` run with its own HF_HOME."""
+    root = tmp_path_factory.mktemp("cli_original")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("HF_HUB_CACHE", raising=False)  # the hub cache is then HF_HOME/hub
+        written = run_ov_eval(["tiny-checkpoint", str(root / "ckpt"), "--format", "original", "--seed", str(SEED),
+                               "--tower_cache"], HF_HOME=str(root / "hf_home"), HF_HUB_OFFLINE="1")
     assert written.returncode == 0 and "Traceback" not in written.stderr, written.stderr
-    config = json.loads((tmp_path / "ckpt" / "config.json").read_text())
+    return root / "ckpt", root / "hf_home", written.stdout
+
+
+def test_original_tiny_checkpoint_carries_the_real_keys_and_names_no_transformers_5_class(cli_original):
+    checkpoint = cli_original[0]
+    config = json.loads((checkpoint / "config.json").read_text())
     assert {k: config[k] for k in ORIGINAL_CONFIG_KEYS} == ORIGINAL_CONFIG_KEYS
     assert all(k in config for k in VARIABLE_KEYS)
     assert config["mm_hidden_size"] == 32 and config["image_grid_pinpoints"][1] == [384, 768]
     assert "mm_vision_tower_config" not in config
-    tokenizer_config = json.loads((tmp_path / "ckpt" / "tokenizer_config.json").read_text())
+    tokenizer_config = json.loads((checkpoint / "tokenizer_config.json").read_text())
     assert tokenizer_config["tokenizer_class"] == "PreTrainedTokenizerFast"
     assert "backend" not in tokenizer_config and "extra_special_tokens" not in tokenizer_config
-    assert tokenizer_config["additional_special_tokens"] == ["<|endoftext|>", "<|im_start|>", "<|im_end|>",
-                                                             "<image>", "<video>"]
-    for name in ("config.json", "tokenizer_config.json", "vision_tower/config.json"):
-        assert "TokenizersBackend" not in (tmp_path / "ckpt" / name).read_text()
-    tower, info = SiglipVisionModel.from_pretrained(config["mm_vision_tower"], output_loading_info=True)
-    assert {k: sorted(v) for k, v in info.items() if k != "error_msgs"} == {
-        "missing_keys": [], "unexpected_keys": [], "mismatched_keys": []}
-    assert sorted(load_file(tmp_path / "ckpt" / "vision_tower" / "model.safetensors"))[0] == \
-        "vision_model.embeddings.patch_embedding.bias"  # the key layout transformers 4.4x saves and reads
-    model = load_checkpoint(str(tmp_path / "ckpt"), "float32", None, "cpu").model
-    kept = model.model.vision_tower
-    assert len(kept.encoder.layers) == 2 and len(tower.encoder.layers) == 3
-    assert torch.equal(tower.encoder.layers[1].mlp.fc2.weight, kept.encoder.layers[1].mlp.fc2.weight)
-    assert torch.equal(tower.embeddings.patch_embedding.weight, kept.embeddings.patch_embedding.weight)
+    assert tokenizer_config["additional_special_tokens"] == ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    for name in ("config.json", "tokenizer_config.json"):
+        assert "TokenizersBackend" not in (checkpoint / name).read_text()
 
 
-def test_moved_original_checkpoint_finds_its_tower_folder(folders, loaded, tmp_path):
-    folder = copy_checkpoint(folders["original"], tmp_path / "moved")
+# What LLaVA-NeXT's build_vision_tower needs to reach its SigLIP tower: a name that is no existing path and
+# contains "siglip" (checked before it, any existing path, "openai*" or "laion*" goes to the CLIP tower).
+def _original_code_takes_the_siglip_branch(tower: str, cwd: Path) -> bool:
+    return (not (cwd / tower).exists() and not Path(tower).is_absolute() and not tower.startswith(("openai", "laion"))
+            and "ShareGPT4V" not in tower and "siglip" in tower)
+
+
+LOAD_TOWER_OFFLINE = """
+import json, sys
+from transformers import SiglipVisionModel
+tower, info = SiglipVisionModel.from_pretrained(sys.argv[1], output_loading_info=True)
+print(json.dumps({"layers": len(tower.encoder.layers), "head": getattr(tower, "head", None) is not None,
+                  "problems": {k: sorted(v) for k, v in info.items() if k != "error_msgs"},
+                  "fc2": tower.encoder.layers[1].mlp.fc2.weight.flatten()[:4].tolist()}))
+"""
+
+
+def test_original_tower_is_a_siglip_hub_id_that_the_tower_cache_makes_loadable_offline(cli_original, tmp_path,
+                                                                                       monkeypatch):
+    from conftest import subprocess_env
+
+    checkpoint, home, stdout = cli_original
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)  # the loader's hub cache is HF_HOME/hub as well
+    tower_id = json.loads((checkpoint / "config.json").read_text())["mm_vision_tower"]
+    assert tower_id == "ov-eval/siglip-tiny-patch14-384"
+    assert _original_code_takes_the_siglip_branch(tower_id, tmp_path)
+    repo = home / "hub" / "models--ov-eval--siglip-tiny-patch14-384"
+    revision = (repo / "refs" / "main").read_text()
+    snapshot = repo / "snapshots" / revision
+    assert f"written to the hub cache: {snapshot}" in stdout
+    assert sorted(p.name for p in snapshot.iterdir()) == ["config.json", "model.safetensors"]
+    assert all(p.is_symlink() and p.resolve().parent == (repo / "blobs").resolve() for p in snapshot.iterdir())
+    assert json.loads((snapshot / "config.json").read_text())["model_type"] == "siglip_vision_model"
+    assert sorted(load_file(snapshot / "model.safetensors"))[0] == "vision_model.embeddings.patch_embedding.bias"
+
+    loaded = subprocess.run([sys.executable, "-c", LOAD_TOWER_OFFLINE, tower_id], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path,
+                            env=subprocess_env(HF_HOME=str(home), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1"))
+    assert loaded.returncode == 0, loaded.stderr
+    tower = json.loads(loaded.stdout.strip().splitlines()[-1])
+    assert tower["problems"] == {"missing_keys": [], "unexpected_keys": [], "mismatched_keys": []}
+    assert (tower["layers"], tower["head"]) == (3, True)  # the full tower, before OneVision drops a layer
+    kept = load_checkpoint(str(checkpoint), "float32", None, "cpu").model.model.vision_tower
+    assert tower["fc2"] == kept.encoder.layers[1].mlp.fc2.weight.flatten()[:4].tolist()
+
+
+def test_tower_cache_needs_the_original_format(tmp_path):
+    run = run_ov_eval(["tiny-checkpoint", str(tmp_path / "ckpt"), "--tower_cache"], HF_HOME=str(tmp_path / "h"))
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1] == ("ov_eval: error: --tower_cache: only with --format original "
+                                                   "(an hf checkpoint holds its tower)")
+
+
+def test_original_tokenizer_has_no_media_tokens_and_the_hf_one_has_them(folders, loaded):
+    from transformers import AutoTokenizer
+
+    original, hf = (AutoTokenizer.from_pretrained(str(folders[f])) for f in ("original", "hf"))
+    assert "<image>" not in original.get_vocab() and "<video>" not in original.get_vocab()
+    assert len(original) == 101
+    assert (hf.convert_tokens_to_ids("<image>"), hf.convert_tokens_to_ids("<video>")) == (101, 102)
+    assert len(original("<image>\nhi", add_special_tokens=False)["input_ids"]) == 10  # plain text, as lmms-lab's
+    assert hf("<image>\nhi", add_special_tokens=False)["input_ids"] == [101, 1, 75, 76]
+    # ov_eval adds them on load (ids 101, 102 as llava-hf has them), so placeholders still take the features
+    assert loaded["original"].tokenizer("<image>\nhi", add_special_tokens=False)["input_ids"] == [101, 1, 75, 76]
+
+
+def test_sticky_pad_counts_context_tokens_on_the_original_format_as_its_own_tokenizer_does(folders):
+    from transformers import AutoTokenizer
+
+    from ov_eval.models.onevision import OneVisionAdapter
+
+    saved = AutoTokenizer.from_pretrained(str(folders["original"]))  # what the release-era harness encodes with
+    adapter = OneVisionAdapter({"pretrained": str(folders["original"]), "sticky_pad": "true"})
+    for text in ("<image> hi", "Compare <image> and <image>.", "<video>\nWhat happens?"):
+        assert adapter.context_tokens(text) == len(saved(text, add_special_tokens=False)["input_ids"]) == len(text)
+
+
+def test_older_original_checkpoint_naming_its_tower_folder_still_loads(folders, loaded, tmp_path):
+    model, _ = build_tiny_model(SEED)
+    folder = copy_checkpoint(folders["original"], tmp_path / "older")
+    write_vision_tower(model, folder / "vision_tower", SEED)
     config = json.loads((folder / "config.json").read_text())
-    config["mm_vision_tower"] = "/nowhere/vision_tower"
+    config["mm_vision_tower"] = "/nowhere/vision_tower"  # an absolute path written elsewhere, then moved
     (folder / "config.json").write_text(json.dumps(config))
     state = load_checkpoint(str(folder), "float32", None, "cpu").model.state_dict()
     reference = loaded["original"].model.state_dict()
@@ -337,3 +416,19 @@ def test_outputs_follow_the_image_frames_and_question(tmp_path):
     assert answer("Compare.", [red, blue]) != answer("Compare.", [blue, blue])
     dark = np.zeros((4, 64, 64, 3), dtype=np.uint8)
     assert answer("What happens?", videos=[dark]) != answer("What happens?", videos=[dark + 200])
+
+
+def test_an_unknown_tower_id_is_described_by_its_hub_cache_copy(tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
+    from ov_eval.models.tiny import write_tower_cache
+
+    snapshot = write_tower_cache(SEED, hub_cache=tmp_path / "hub")
+    shutil.move(snapshot.parents[1], tmp_path / "hub" / "models--someorg--siglip-custom")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    model, _ = build_tiny_model(SEED)
+    original = {**hf_to_original_config(model.config), "mm_vision_tower": "someorg/siglip-custom"}
+    vision = original_to_hf_config(original, source="ckpt/config.json").vision_config
+    assert (vision.num_hidden_layers, vision.hidden_size, vision.num_attention_heads) == (2, 32, 2)
+    with pytest.raises(OvEvalError, match="ckpt/config.json: unknown vision tower 'someorg/siglip-other'"):
+        original_to_hf_config({**original, "mm_vision_tower": "someorg/siglip-other"}, source="ckpt/config.json")

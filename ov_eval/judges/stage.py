@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from ov_eval.judges.cache import VerdictCache, cache_key
 from ov_eval.openai_client import ChatClient, ChatError, TransportReason
-from ov_eval.judges.prompts import JudgeInputError, JudgeKind, judge_kind
+from ov_eval.judges.prompts import JudgeInputError, JudgeKind, JudgePrompt, judge_kind
 from ov_eval.judges.verdicts import VerdictParseError
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ class JudgeRun:
 class _Job:
     item: JudgeItem
     kind: JudgeKind
+    prompt: JudgePrompt
     model: str
     messages: list[dict[str, str]]
     key: str
@@ -87,8 +88,10 @@ class _Job:
 def judge_all(items: Iterable[JudgeItem | tuple[str, str, Mapping[str, str]]], *,
               client: ChatClient | None = None, cache: VerdictCache | None = None, model: str | None = None,
               concurrency: int = 8, verdict_tries: int = 3, progress: bool = True,
-              desc: str = "judging", progress_every_s: float = 30.0) -> JudgeRun:
-    """Judge every item. `model` None uses each prompt's reference model; `client` None reads the environment.
+              desc: str = "judging", progress_every_s: float = 30.0,
+              prompts: Mapping[str, JudgePrompt] | None = None) -> JudgeRun:
+    """Judge every item. `model` None uses each prompt's reference model; `client` None reads the environment;
+    `prompts` replaces the prompt of the judge kinds it names (e.g. the reference's own texts).
 
     A step that runs longer than `progress_every_s` logs a line (items done, errors so far) at that interval,
     so a slow or hanging judge shows in the log and not only on a progress bar.
@@ -98,9 +101,9 @@ def judge_all(items: Iterable[JudgeItem | tuple[str, str, Mapping[str, str]]], *
     """
     if concurrency < 1 or verdict_tries < 1:
         raise ValueError(f"concurrency and verdict_tries must be at least 1, got {concurrency}, {verdict_tries}")
-    jobs = _prepare([i if isinstance(i, JudgeItem) else JudgeItem(*i) for i in items], model)
+    jobs = _prepare([i if isinstance(i, JudgeItem) else JudgeItem(*i) for i in items], model, prompts or {})
     run = JudgeRun(outcomes={}, models={j.kind.name: j.model for j in jobs},
-                   prompt_versions={j.kind.name: j.kind.prompt.version for j in jobs})
+                   prompt_versions={j.kind.name: j.prompt.version for j in jobs})
     own_client = client is None
     client = ChatClient() if client is None else client
     results: dict[str, tuple[Outcome, int]] = {}
@@ -141,7 +144,7 @@ def judge_all(items: Iterable[JudgeItem | tuple[str, str, Mapping[str, str]]], *
     return run
 
 
-def _prepare(items: list[JudgeItem], model: str | None) -> list[_Job]:
+def _prepare(items: list[JudgeItem], model: str | None, prompts: Mapping[str, JudgePrompt]) -> list[_Job]:
     jobs, seen = [], set()
     for item in items:
         if item.item_id in seen:
@@ -149,20 +152,20 @@ def _prepare(items: list[JudgeItem], model: str | None) -> list[_Job]:
         seen.add(item.item_id)
         try:
             kind = judge_kind(item.kind)
-            prompt = kind.prompt
+            prompt = prompts.get(kind.name) or kind.prompt
             messages = prompt.render(item.fields)
         except JudgeInputError as exc:
             raise JudgeInputError(f"judge item {item.item_id!r}: {exc}") from None
         judge_model = model or prompt.reference_model
         key = cache_key(judge_model, prompt.name, prompt.version, messages, prompt.temperature, prompt.max_tokens)
-        jobs.append(_Job(item, kind, judge_model, messages, key))
+        jobs.append(_Job(item, kind, prompt, judge_model, messages, key))
     return jobs
 
 
 def _judge_one(job: _Job, client: ChatClient, cache: VerdictCache | None, verdict_tries: int
                ) -> tuple[Outcome, int]:
     """(outcome, HTTP calls made) for one item."""
-    item, kind, prompt = job.item, job.kind, job.kind.prompt
+    item, kind, prompt = job.item, job.kind, job.prompt
     cached = cache.get(job.key) if cache is not None else None
     if cached is not None:
         try:

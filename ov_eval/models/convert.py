@@ -5,11 +5,12 @@ or a local folder (`mm_vision_tower`), and LLaVA-NeXT drops that tower's LAST en
 before training. So the transformers vision config is the named tower minus one layer, read with
 `vision_feature_layer=-1` and `vision_feature_select_strategy="full"` (SigLIP has no CLS token to drop).
 
-Towers are resolved offline: the SigLIP SO400M sizes are written below; any other tower is read from the local
-folder `mm_vision_tower` names (a SiglipVisionModel or SiglipModel config.json, as the tiny checkpoint writes
-beside its weights), or from an `mm_vision_tower_config` dict of SiglipVisionConfig fields (an older ov_eval
-layout; real lmms-lab checkpoints do not carry that field). Either describes the tower AS NAMED, before its last
-layer is dropped.
+Towers are resolved offline: the sizes of SigLIP SO400M and of the tiny test tower are written below; any other
+tower is read from the local folder `mm_vision_tower` names (a SiglipVisionModel or SiglipModel config.json, as
+older tiny checkpoints wrote beside their weights), from the hub cache when it holds that id's config.json, or
+from an `mm_vision_tower_config` dict of SiglipVisionConfig fields (an older ov_eval layout; real lmms-lab
+checkpoints do not carry that field). Each describes the tower AS NAMED, before its last layer is dropped. The
+tower's weights always come from the checkpoint itself.
 
 Weights are renamed by ordered prefix rules (first match wins); rotary `inv_freq` and SigLIP `position_ids`
 buffers are dropped because the model rebuilds them from the config.
@@ -34,16 +35,27 @@ REAL_IMAGE_TOKEN_ID = 151646
 REAL_VIDEO_TOKEN_ID = 151647
 
 SO400M_ID = "google/siglip-so400m-patch14-384"
+# The tiny test checkpoint's tower (ov_eval.models.tiny). A hub-style id, as real checkpoints name theirs: LLaVA-NeXT
+# sends any existing path to its CLIP tower, and only a name containing "siglip" to the SigLIP one.
+TINY_TOWER_ID = "ov-eval/siglip-tiny-patch14-384"
+_SIGLIP_COMMON = {"patch_size": 14, "image_size": 384, "num_channels": 3, "layer_norm_eps": 1e-6,
+                  "hidden_act": "gelu_pytorch_tanh", "attention_dropout": 0.0}
 # Tower configs as named by `mm_vision_tower` (full depth), keyed by the id's last path component so a local
 # copy of the tower (`/data/siglip-so400m-patch14-384`) resolves too.
 KNOWN_VISION_TOWERS: dict[str, dict[str, Any]] = {
-    "siglip-so400m-patch14-384": {
-        "hidden_size": 1152, "intermediate_size": 4304, "num_hidden_layers": 27, "num_attention_heads": 16,
-        "patch_size": 14, "image_size": 384, "num_channels": 3, "layer_norm_eps": 1e-6,
-        "hidden_act": "gelu_pytorch_tanh", "attention_dropout": 0.0,
-    },
+    "siglip-so400m-patch14-384": {"hidden_size": 1152, "intermediate_size": 4304, "num_hidden_layers": 27,
+                                  "num_attention_heads": 16, **_SIGLIP_COMMON},
+    "siglip-tiny-patch14-384": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 3,
+                                "num_attention_heads": 2, **_SIGLIP_COMMON},
 }
+KNOWN_TOWER_IDS = {PurePosixPath(tower_id).name: tower_id for tower_id in (SO400M_ID, TINY_TOWER_ID)}
 VISION_FIELDS = tuple(KNOWN_VISION_TOWERS["siglip-so400m-patch14-384"])
+
+
+def known_vision_tower(tower_id: str) -> dict[str, Any] | None:
+    """The full-depth config fields of a known tower, by hub id or a local copy's folder name."""
+    known = KNOWN_VISION_TOWERS.get(PurePosixPath(tower_id).name)
+    return None if known is None else dict(known)
 
 # Original fields that decide how the model sees images; the adapter implements exactly these values.
 REQUIRED_ORIGINAL_SETTINGS: dict[str, Any] = {
@@ -94,12 +106,19 @@ def _tower_fields(described: Mapping[str, Any], what: str) -> dict[str, Any]:
     return {k: v for k, v in described.items() if k in VISION_FIELDS}
 
 
-def _local_tower_folder(tower_id: str, checkpoint_folder: Path | None) -> Path | None:
-    """The tower folder `mm_vision_tower` names, or one of that name inside a checkpoint folder that was moved."""
+def _tower_config_file(tower_id: str, checkpoint_folder: Path | None) -> Path | None:
+    """The config.json of the tower `mm_vision_tower` names: its folder, one of that name inside a checkpoint
+    folder that was moved, or that hub id's copy in the local hub cache (never downloaded)."""
     candidates = [Path(tower_id).expanduser()]
     if checkpoint_folder is not None:
         candidates.append(checkpoint_folder / Path(tower_id).name)
-    return next((c for c in candidates if (c / "config.json").is_file()), None)
+    found = next((c / "config.json" for c in candidates if (c / "config.json").is_file()), None)
+    if found is None and tower_id.count("/") == 1 and not Path(tower_id).is_absolute():
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(tower_id, "config.json")
+        found = Path(cached) if isinstance(cached, str) else None
+    return found
 
 
 def _original_vision_tower(original: Mapping[str, Any], source: str,
@@ -110,18 +129,18 @@ def _original_vision_tower(original: Mapping[str, Any], source: str,
     described = original.get("mm_vision_tower_config")
     if described is not None:
         return _tower_fields(described, f"{source}: mm_vision_tower_config")
-    known = KNOWN_VISION_TOWERS.get(PurePosixPath(str(tower_id)).name)
+    known = known_vision_tower(str(tower_id))
     if known is not None:
-        return dict(known)
-    folder = _local_tower_folder(str(tower_id), checkpoint_folder)
-    if folder is None:
-        raise OvEvalError(f"{source}: unknown vision tower '{tower_id}' (known: {SO400M_ID}, or a local folder "
-                          f"holding a SigLIP config.json)")
+        return known
+    config_file = _tower_config_file(str(tower_id), checkpoint_folder)
+    if config_file is None:
+        raise OvEvalError(f"{source}: unknown vision tower '{tower_id}' (known: {', '.join(KNOWN_TOWER_IDS.values())}, "
+                          f"a local folder or a hub-cache copy holding a SigLIP config.json)")
     try:
-        tower = json.loads((folder / "config.json").read_text())
+        tower = json.loads(config_file.read_text())
     except json.JSONDecodeError as exc:
-        raise OvEvalError(f"{folder / 'config.json'}: not valid JSON ({exc})") from None
-    return _tower_fields(tower.get("vision_config", tower), str(folder / "config.json"))
+        raise OvEvalError(f"{config_file}: not valid JSON ({exc})") from None
+    return _tower_fields(tower.get("vision_config", tower), str(config_file))
 
 
 def _check_original_settings(original: Mapping[str, Any], source: str) -> None:
@@ -184,8 +203,8 @@ def original_to_hf_config(original: Mapping[str, Any], *, image_token_id: int | 
 
 def hf_to_original_config(config: LlavaOnevisionConfig, vision_tower: str | None = None) -> dict[str, Any]:
     """The original config.json dict of a transformers config, with every key real lmms-lab checkpoints carry.
-    A tower that is SO400M minus its last layer is named by its hub id; any other must be named by
-    `vision_tower`, the local folder holding it (see `ov_eval.models.tiny.write_vision_tower`)."""
+    A known tower minus its last layer (SO400M, the tiny one) is named by its hub id; any other must be named
+    by `vision_tower` (a hub id or folder the original code can load it from)."""
     text, vision = config.text_config, config.vision_config
     if config.vision_feature_layer != -1 or config.vision_feature_select_strategy != "full":
         raise OvEvalError("only vision_feature_layer=-1 with vision_feature_select_strategy='full' maps to the "
@@ -195,11 +214,12 @@ def hf_to_original_config(config: LlavaOnevisionConfig, vision_tower: str | None
         raise OvEvalError(f"only plain RoPE maps to the original format, got {rope}")
     full_tower = {f: getattr(vision, f) for f in VISION_FIELDS}
     full_tower["num_hidden_layers"] += 1
-    if full_tower == KNOWN_VISION_TOWERS["siglip-so400m-patch14-384"]:
-        vision_tower = SO400M_ID
-    elif vision_tower is None:
-        raise OvEvalError("a vision tower other than SigLIP SO400M must be written as a local folder and named "
-                          "by it (vision_tower=)")
+    known = next((KNOWN_TOWER_IDS[name] for name, fields in KNOWN_VISION_TOWERS.items() if fields == full_tower),
+                 None)
+    if vision_tower is None:
+        vision_tower = known
+    if vision_tower is None:
+        raise OvEvalError("a vision tower other than the known SigLIP ones must be named (vision_tower=)")
     return {
         "architectures": ["LlavaQwenForCausalLM"],
         "model_type": "llava",

@@ -1,12 +1,16 @@
 """A tiny checkpoint of the real OneVision architecture (SigLIP tower + projector + Qwen2), random weights.
 
 Sizes keep 384 px tiles and 27x27 patches so every token count matches the real model; widths and depths are
-tiny so it runs on a CPU in milliseconds. The tokenizer is byte-level with the real special tokens.
+tiny so it runs on a CPU in milliseconds. The tokenizer is byte-level with the real special tokens: `<image>` and
+`<video>` only in the transformers (llava-hf) format, as on the hub; the original format's tokenizer has neither,
+as the lmms-lab ones.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 from pathlib import Path
 
 import torch
@@ -16,28 +20,33 @@ from tokenizers import Tokenizer, decoders, models
 from transformers import (LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration, PreTrainedTokenizerFast,
                           Qwen2Config, SiglipVisionConfig, SiglipVisionModel)
 
-from ov_eval.models.convert import VISION_FIELDS, hf_to_original_config, hf_to_original_state_dict
+from ov_eval.models.convert import (TINY_TOWER_ID, VISION_FIELDS, hf_to_original_config, hf_to_original_state_dict,
+                                    known_vision_tower)
 from ov_eval.models.preprocess import ANYRES_MAX_9_PINPOINTS
 
-SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"]
-VISION_TOWER_FOLDER = "vision_tower"  # inside an original-format tiny checkpoint, named by mm_vision_tower
+TEXT_SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+MEDIA_TOKENS = ["<image>", "<video>"]
+SPECIAL_TOKENS = TEXT_SPECIAL_TOKENS + MEDIA_TOKENS
 
 
-def build_tokenizer() -> PreTrainedTokenizerFast:
-    """One token per printable ASCII character (plus newline and tab), so random outputs stay readable."""
+def build_tokenizer(media_tokens: bool = True) -> PreTrainedTokenizerFast:
+    """One token per printable ASCII character (plus newline and tab), so random outputs stay readable. With
+    `media_tokens`, `<image>` and `<video>` follow the text special tokens (ids 101 and 102)."""
     symbols = ["<unk>", "\n", "\t"] + [chr(c) for c in range(32, 127)]
     backend = Tokenizer(models.BPE(vocab={s: i for i, s in enumerate(symbols)}, merges=[], unk_token="<unk>"))
     backend.decoder = decoders.Fuse()
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", eos_token="<|im_end|>",
                                         pad_token="<|endoftext|>")
-    tokenizer.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS})
+    tokenizer.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS if media_tokens
+                                  else TEXT_SPECIAL_TOKENS})
     return tokenizer
 
 
 def tiny_config(tokenizer: PreTrainedTokenizerFast) -> LlavaOnevisionConfig:
-    # No pooling head: OneVision reads the tower's hidden states, and the original checkpoints carry no head.
-    vision = SiglipVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                                image_size=384, patch_size=14, vision_use_head=False)
+    # The tiny tower minus its last layer, as OneVision uses it; no pooling head (OneVision reads hidden states).
+    tower = known_vision_tower(TINY_TOWER_ID)
+    tower["num_hidden_layers"] -= 1
+    vision = SiglipVisionConfig(**tower, vision_use_head=False)
     # Head size 32: the smallest vLLM's CPU attention accepts (it refuses 16), so the engine tests can run it.
     text = Qwen2Config(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=32768,
@@ -84,8 +93,10 @@ def build_tiny_model(seed: int = 0) -> tuple[LlavaOnevisionForConditionalGenerat
 
 def write_tiny_checkpoint(out_dir: Path, seed: int = 0, format: str = "hf") -> Path:
     """Save the tiny model of `seed` as a transformers checkpoint (`format="hf"`) or, with the same weights, in the
-    original lmms-lab layout (`format="original"`: llava config.json, original key names, no tied lm_head, the
-    vision tower in its own folder, tokenizer files transformers 4.4x reads), which LLaVA-NeXT loads as it is."""
+    original lmms-lab layout (`format="original"`: llava config.json naming the tower by the hub-style id
+    TINY_TOWER_ID, original key names, no tied lm_head, a tokenizer without `<image>` / `<video>` in files
+    transformers 4.4x reads). LLaVA-NeXT loads the latter as it is once `write_tower_cache` has put the tower
+    where a download would have."""
     if format not in ("hf", "original"):
         raise ValueError(f"format must be 'hf' or 'original', got {format!r}")
     model, tokenizer = build_tiny_model(seed)
@@ -95,13 +106,51 @@ def write_tiny_checkpoint(out_dir: Path, seed: int = 0, format: str = "hf") -> P
         model.save_pretrained(out_dir)
         _use_hub_tower_names(out_dir / "model.safetensors")
         tokenizer.save_pretrained(out_dir)
-    else:
-        _write_original(model, out_dir, seed)
-        tokenizer.save_pretrained(out_dir)
-        _write_portable_tokenizer_config(out_dir / "tokenizer_config.json")
-    if format == "hf":
         _write_processor(model.config, tokenizer, out_dir)
+    else:
+        _write_original(model, out_dir)
+        build_tokenizer(media_tokens=False).save_pretrained(out_dir)
+        _write_portable_tokenizer_config(out_dir / "tokenizer_config.json")
     return out_dir
+
+
+def write_tower_cache(seed: int = 0, hub_cache: Path | None = None) -> Path:
+    """The tiny tower of `seed` (see `write_vision_tower`) under TINY_TOWER_ID in the Hugging Face hub-cache layout
+    (`models--ORG--NAME/blobs`, `snapshots/<rev>/` linking to them, `refs/main`) of `hub_cache` (default: the
+    one huggingface_hub uses, under HF_HOME), so `from_pretrained(TINY_TOWER_ID)` finds it offline, as it finds
+    a downloaded tower. Returns the snapshot folder."""
+    if hub_cache is None:
+        from huggingface_hub import constants
+
+        hub_cache = Path(constants.HF_HUB_CACHE)
+    model, _ = build_tiny_model(seed)
+    repo = Path(hub_cache) / ("models--" + TINY_TOWER_ID.replace("/", "--"))
+    staging = repo / ".staging"
+    files = write_vision_tower(model, staging, seed)
+    contents = {path.name: path.read_bytes() for path in sorted(files.iterdir())}
+    revision = hashlib.sha1(b"".join(hashlib.sha256(data).digest() for data in contents.values())).hexdigest()
+    snapshot = repo / "snapshots" / revision
+    (repo / "blobs").mkdir(parents=True, exist_ok=True)
+    snapshot.mkdir(parents=True, exist_ok=True)
+    for name, data in contents.items():
+        blob = repo / "blobs" / _blob_name(name, data)
+        blob.write_bytes(data)
+        link = snapshot / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(os.path.relpath(blob, snapshot))
+        (staging / name).unlink()
+    staging.rmdir()
+    (repo / "refs").mkdir(exist_ok=True)
+    (repo / "refs" / "main").write_text(revision)  # no newline: huggingface_hub reads the file as the revision
+    return snapshot
+
+
+def _blob_name(name: str, data: bytes) -> str:
+    """What the hub names a blob: the sha256 of an LFS file (weights), the git blob sha1 of any other."""
+    if name.endswith(".safetensors"):
+        return hashlib.sha256(data).hexdigest()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def _use_hub_tower_names(path: Path) -> None:
@@ -135,9 +184,8 @@ def _write_processor(config: LlavaOnevisionConfig, tokenizer: PreTrainedTokenize
         vision_aspect_ratio="anyres_max_9", chat_template=_SERVING_CHAT_TEMPLATE).save_pretrained(out_dir)
 
 
-def _write_original(model: LlavaOnevisionForConditionalGeneration, out_dir: Path, seed: int) -> None:
-    tower = write_vision_tower(model, out_dir / VISION_TOWER_FOLDER, seed)
-    config = hf_to_original_config(model.config, vision_tower=str(tower.resolve()))
+def _write_original(model: LlavaOnevisionForConditionalGeneration, out_dir: Path) -> None:
+    config = hf_to_original_config(model.config)  # names the tower TINY_TOWER_ID
     weights = hf_to_original_state_dict(model.state_dict(), tie_word_embeddings=model.config.tie_word_embeddings)
     (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     save_file({k: v.detach().contiguous().clone() for k, v in weights.items()}, str(out_dir / "model.safetensors"),
@@ -147,7 +195,8 @@ def _write_original(model: LlavaOnevisionForConditionalGeneration, out_dir: Path
 def write_vision_tower(model: LlavaOnevisionForConditionalGeneration, folder: Path, seed: int) -> Path:
     """The SigLIP tower as `mm_vision_tower` names it: the model's tower plus the last layer and pooling head that
     OneVision drops (random), in the layout transformers 4.4x saves (`vision_model.*` keys, `siglip_vision_model`
-    config), so LLaVA-NeXT's tower loader and transformers' SiglipVisionModel both read it."""
+    config), so LLaVA-NeXT's tower loader and transformers' SiglipVisionModel both read it. (LLaVA-NeXT then
+    overwrites the kept layers with the checkpoint's own tower weights, which are these.)"""
     kept = model.model.vision_tower
     fields = {f: getattr(kept.config, f) for f in VISION_FIELDS}
     fields["num_hidden_layers"] += 1

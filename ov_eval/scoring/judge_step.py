@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ov_eval.errors import OvEvalError
 from ov_eval.judges import JudgeFailure, JudgeItem, VerdictCache, default_cache_path
-from ov_eval.judges import judge_all, judge_kind
+from ov_eval.judges import JudgePrompt, judge_all, judge_kind
 from ov_eval.openai_client import ChatClient, EndpointConfigError
 from ov_eval.retry import RetryPolicy
 
 if TYPE_CHECKING:
+    from ov_eval.judges.reference_prompts import ReferencePrompts
     from ov_eval.task import Task
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,15 @@ class JudgeSettings:
     env: Mapping[str, str] | None = None  # None: os.environ
     progress: bool = True
     progress_every_s: float = 30.0  # a log line (items done, errors) at this interval during a long judge step
+    reference_prompts: ReferencePrompts | None = None  # --judge_prompts: the reference's texts, not paraphrases
+
+    def prompt_for(self, task: str, kind: str) -> tuple[JudgePrompt, list[dict[str, str]] | None]:
+        """The prompt a task's judge kind uses, and the texts read from the reference (None: the default)."""
+        judge = judge_kind(kind)
+        if self.reference_prompts is None:
+            return judge.prompt, None
+        resolved = self.reference_prompts.prompt(task, judge.prompt_name)
+        return resolved.prompt, resolved.provenance()
 
     def resolved_cache_path(self) -> Path:
         return Path(self.cache_path) if self.cache_path is not None else default_cache_path(self.env)
@@ -199,7 +209,10 @@ def judge_task(task: Task, samples: Mapping[int, tuple[dict[str, Any], str]], pr
     totals = {"n_items": 0, "n_cache_hits": 0, "n_http_calls": 0}
     failures_by_reason: dict[str, int] = {}
     models = {kind: model for kind in spec.kind}
-    versions = {kind: judge_kind(kind).prompt.version for kind in spec.kind}
+    chosen = {kind: settings.prompt_for(task.name, kind) for kind in spec.kind}
+    prompts = {kind: prompt for kind, (prompt, _) in chosen.items()}
+    versions = {kind: prompt.version for kind, prompt in prompts.items()}
+    texts = {kind: used for kind, (_, used) in chosen.items() if used is not None}
     cache_path = settings.resolved_cache_path()
     try:
         with VerdictCache(cache_path) as cache:
@@ -219,7 +232,8 @@ def judge_task(task: Task, samples: Mapping[int, tuple[dict[str, Any], str]], pr
                     continue
                 run = judge_all(list(items.values()), client=client, cache=cache, model=model,
                                 concurrency=settings.concurrency, progress=settings.progress,
-                                desc=f"judging {task.name} ({kind})", progress_every_s=settings.progress_every_s)
+                                desc=f"judging {task.name} ({kind})", progress_every_s=settings.progress_every_s,
+                                prompts={kind: prompts[kind]})
                 totals["n_items"] += len(items)
                 totals["n_cache_hits"] += run.n_cache_hits
                 totals["n_http_calls"] += run.n_http_calls
@@ -255,6 +269,8 @@ def judge_task(task: Task, samples: Mapping[int, tuple[dict[str, Any], str]], pr
     provenance = {
         "judge_models": models,
         "judge_prompt_versions": versions,
+        **({"judge_prompt_texts": texts, "judge_prompts_from": str(settings.reference_prompts.folder)}
+           if texts and settings.reference_prompts is not None else {}),
         "required": spec.required,
         "n_judged": n_judged, "n_judge_errors": n_errors,
         "n_excluded": n_excluded,  # not scored by the task's rule (e.g. unpaired rows)
