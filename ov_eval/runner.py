@@ -85,7 +85,6 @@ def _load_tasks(config: RunConfig) -> tuple[list[Task], dict[str, list[str]]]:
     return tasks, index.scored_groups(config.tasks)
 
 
-
 def _task_requests(task: Task, config: RunConfig, adapter: Any,
                    layout: ProcessLayout) -> tuple[list[Request], list[Response]]:
     """This rank's requests of a task, and an error response for each document that cannot become one."""
