@@ -288,11 +288,14 @@ def _html_with_hostile_names(tmp_path: Path) -> str:
     return render_html(build_leaderboard(runs, load_reference(), "llava-onevision-qwen2-0.5b-ov"))
 
 
-def test_html_report_is_self_contained_with_one_chart_per_group(tmp_path):
+def test_html_report_is_self_contained_with_one_chart_per_metric_kind(tmp_path):
     html = _html_with_hostile_names(tmp_path)
     assert html.count("<svg") == 4
-    assert re.findall(r'<section class="chart">\n<h2>([^<]*)</h2>', html) == ["image", "multi-image", "video", "other"]
-    assert html.count("<tr>") == 1 + 11
+    assert re.findall(r'<svg class="chart" data-kind="([^"]*)"', html) == ["percent", "MME points", "fraction 0-1",
+                                                                          "other"]
+    assert re.findall(r'<tr class="section"><th colspan="\d+">([^<]*)</th>', html) == [
+        "image", "multi-image", "video", "other"]
+    assert html.count("<tr>") == (1 + 3) + (1 + 11)  # the legend of three runs, then the table
     assert "<script" not in html and "http" not in html and "<link" not in html and "src=" not in html
     assert "&lt;script&gt;alert(&quot;task&quot;)&lt;/script&gt;" in html
     assert "evil&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -311,7 +314,7 @@ def test_html_report_renders_in_headless_chromium(tmp_path):
                f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([*browser, "--dump-dom", page.as_uri()], capture_output=True, text=True,
                          timeout=120, check=True).stdout
-    body = dom.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    body = dom.split("<tbody>", 2)[2].split("</tbody>", 1)[0]
     assert body.count("<tr>") == 11
     assert dom.count("<svg") == 4
     assert "<script" not in dom

@@ -1,92 +1,79 @@
-"""A leaderboard as one self-contained HTML file: inline CSS, the table, one inline SVG bar chart per task group."""
+"""A built leaderboard as one self-contained HTML page: legend, table, and one chart per metric kind."""
 from __future__ import annotations
 
-import math
-from html import escape
+from ov_eval.reporting.html_page import PALETTE, Bar, Cell, Chart, ChartRow, chart_svg, legend, page, q, table
+from ov_eval.reporting.leaderboard_table import (KIND_AXIS_MAX, KIND_ORDER, OUTSIDE_LEGEND, POINTS, Leaderboard,
+                                                 delta_column, format_value, is_missing, run_value_text,
+                                                 stderr_column)
 
-from ov_eval.reporting.leaderboard import (LEADING_COLUMNS, OUTSIDE_LEGEND, Leaderboard, cell_text, format_value,
-                                           group_order, outside_column)
-
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
-REFERENCE_COLOUR = "#9e9e9e"
-LABEL_WIDTH, BAR_WIDTH, VALUE_WIDTH = 260, 320, 70
-BAR_HEIGHT, ROW_GAP, LEGEND_LINE = 12, 10, 16
-
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 100%; }
-table { border-collapse: collapse; font-size: 14px; width: 100%; }
-th, td { border: 1px solid #ccc; padding: 4px 8px; overflow-wrap: anywhere; }
-th { background: #f2f2f2; }
-td.note { min-width: 12em; }
-svg { max-width: 100%; height: auto; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.pos { color: #1b7a1b; } td.neg { color: #b22222; }
-section.chart { margin-top: 2em; }
-svg text { font-size: 12px; }
-"""
+KIND_TITLES = {"percent": "Percent (0-100): every task with a percentage",
+               POINTS: "MME points (sums of the subtask scores)",
+               "score 0-5": "Judge scores (0-5)",
+               "fraction 0-1": "Fractions (0-1): tasks without a published figure",
+               "other": "Other metrics"}
+LEGEND_HEADER = ["run", "name and model", "scoring profile", "date", "engine"]
 
 
-def _q(value: object) -> str:
-    return escape(str(value), quote=True)
+def _legend(board: Leaderboard) -> str:
+    entries = [[Cell(r.short_label, swatch=PALETTE[i % len(PALETTE)], classes=("nw",)),
+                Cell(r.name, sub=() if r.model == r.name else (f"model: {r.model}",)),
+                Cell(r.profile), Cell(r.date), Cell(r.engine)] for i, r in enumerate(board.runs)]
+    return legend(LEGEND_HEADER, entries)
 
 
 def _table(board: Leaderboard) -> str:
-    columns = board.shown_columns
-    head = "".join(f"<th>{_q(c)}</th>" for c in columns)
-    body = []
-    for _, row in board.frame.iterrows():
-        cells = []
-        for column in columns:
-            value = row[column]
-            classes = ["note"] if column == "note" else [] if column in LEADING_COLUMNS else ["num"]
-            if column in board.delta_columns and isinstance(value, float) and not math.isnan(value) and value:
-                classes.append("pos" if value > 0 else "neg")
-            attr = f' class="{" ".join(classes)}"' if classes else ""
-            cells.append(f"<td{attr}>{_q(cell_text(board, column, value, row))}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    marked = any(board.frame[outside_column(label)].eq(True).any() for label in board.run_labels)
-    legend = f"\n<p>{_q(OUTSIDE_LEGEND)}</p>" if marked else ""
-    return (f'<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(body) + "\n</tbody>\n</table>"
-            + legend)
+    shorts = {r.label: r.short_label for r in board.runs}
+    header = ["task", "metric", "published", *(shorts[label] for label in board.run_labels), "note"]
+    rows: list[list[Cell] | str] = []
+    for index, (_, row) in enumerate(board.frame.iterrows()):
+        if index == 0 or board.frame["group"].iloc[index - 1] != row["group"]:
+            rows.append(str(row["group"]))
+        cells = [Cell(str(row["task"])), Cell(str(row["metric"])),
+                 Cell("" if is_missing(row[board.reference_column]) else format_value(row[board.reference_column]),
+                      numeric=True)]
+        for label in board.run_labels:
+            delta, stderr = row[delta_column(label)], row[stderr_column(label)]
+            sub = [] if is_missing(row[label]) or is_missing(stderr) else [f"± {stderr:.2f}"]
+            sub += [] if is_missing(delta) or is_missing(row[label]) else [f"Δ {format_value(delta, signed=True)}"]
+            tone = "" if is_missing(delta) or not delta else "pos" if delta > 0 else "neg"
+            cells.append(Cell(run_value_text(board, label, row, missing="", with_stderr=False), numeric=True,
+                              sub=tuple(sub), sub_classes=("",) * (len(sub) - 1) + (tone,)))
+        notes = board.notes[index] if index < len(board.notes) else {}
+        multiple = len(board.run_labels) > 1
+        cells.append(Cell("; ".join(f"{shorts[label]}: {note}" if multiple else note
+                                    for label, note in notes.items()), classes=("wide",)))
+        rows.append(cells)
+    explain = (f"published: {board.reference_model}'s figure in the paper; under each run's value: ± its standard "
+               "error, Δ: the run minus the published figure.")
+    explain += f" {OUTSIDE_LEGEND}" if board.any_outside() else ""
+    return table(header, rows) + f"\n<p>{q(explain)}</p>"
 
 
-def _chart(board: Leaderboard, group: str) -> str:
-    rows = board.frame[board.frame["group"] == group]
-    series = [(board.reference_column, REFERENCE_COLOUR)]
-    series += [(label, PALETTE[i % len(PALETTE)]) for i, label in enumerate(board.run_labels)]
-    repeated = rows["task"].duplicated(keep=False)
-    width = LABEL_WIDTH + BAR_WIDTH + VALUE_WIDTH
-    legend_height = LEGEND_LINE * len(series) + ROW_GAP
-    block = BAR_HEIGHT * len(series) + ROW_GAP
-    height = legend_height + block * len(rows)
-    parts = [f'<svg width="{width}" height="{height}" role="img" '
-             f'aria-label="{_q(group)} tasks: runs against the reference">']
-    for i, (name, colour) in enumerate(series):
-        y = i * LEGEND_LINE
-        parts.append(f'<rect x="0" y="{y + 2}" width="10" height="10" fill="{colour}"/>'
-                     f'<text x="16" y="{y + 11}">{_q(name)}</text>')
-    for r, (_, row) in enumerate(rows.iterrows()):
-        top = legend_height + r * block
-        label = f"{row['task']} ({row['metric']})" if repeated.iloc[r] else row["task"]
-        parts.append(f'<text x="0" y="{top + BAR_HEIGHT * len(series) / 2 + 4:g}">{_q(label)}</text>')
-        values = [row[name] for name, _ in series]
-        # MME points, 0-5 scores and percentages share a chart, so each task's bars scale to its own maximum.
-        largest = max((v for v in values if not math.isnan(v) and v > 0), default=0.0)
-        for s, ((name, colour), value) in enumerate(zip(series, values)):
-            y = top + s * BAR_HEIGHT
-            length = 0.0 if math.isnan(value) or largest == 0 else max(value, 0.0) / largest * BAR_WIDTH
-            parts.append(f'<rect x="{LABEL_WIDTH}" y="{y + 1}" width="{length:.1f}" height="{BAR_HEIGHT - 2}" '
-                         f'fill="{colour}"><title>{_q(name)}: {_q(format_value(value))}</title></rect>'
-                         f'<text x="{LABEL_WIDTH + length + 4:.1f}" y="{y + BAR_HEIGHT - 2}">'
-                         f'{_q(format_value(value))}</text>')
-    parts.append("</svg>")
-    return f'<section class="chart">\n<h2>{_q(group)}</h2>\n' + "\n".join(parts) + "\n</section>"
+def _charts(board: Leaderboard) -> list[str]:
+    series = [r.short_label for r in board.runs]
+    charts = []
+    for kind in [k for k in KIND_ORDER if k in board.kinds]:
+        positions = [i for i, k in enumerate(board.kinds) if k == kind]
+        tasks = [board.frame["task"].iloc[i] for i in positions]
+        rows = []
+        for i in positions:
+            record = board.frame.iloc[i]
+            label = f"{record['task']} ({record['metric'].partition(',')[0]})" if tasks.count(record["task"]) > 1 \
+                else record["task"]
+            bars = [Bar(s, None if is_missing(record[run]) else float(record[run]), board.intervals[i].get(run))
+                    for s, run in enumerate(board.run_labels)]
+            reference = record[board.reference_column]
+            rows.append(ChartRow(str(label), bars, None if is_missing(reference) else float(reference)))
+        charts.append(chart_svg(Chart(kind=kind, title=KIND_TITLES[kind], series=series, rows=rows,
+                                      axis_max=KIND_AXIS_MAX.get(kind),
+                                      mark_name=f"{board.reference_model} (published)")))
+    return charts
 
 
 def render_html(board: Leaderboard) -> str:
-    present = set(board.frame["group"])
-    charts = [_chart(board, group) for group in sorted(present, key=group_order)]
     title = f"ov_eval leaderboard against {board.reference_model}"
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>{_q(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{_q(title)}</h1>\n"
-            f"{_table(board)}\n" + "\n".join(charts) + "\n</body>\n</html>\n")
+    explain = ("<p>Bars: each run's score, on one axis per kind of metric; whiskers: its 95 % interval; dashed mark: "
+               f"the published figure of {q(board.reference_model)}. Missing values are left empty.</p>")
+    body = ("<h2>Runs</h2>\n" + _legend(board) + "\n<h2>Scores</h2>\n" + _table(board) + "\n<h2>Charts</h2>\n"
+            + explain + "\n" + "\n".join(_charts(board)))
+    return page(title, body)

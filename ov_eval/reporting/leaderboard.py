@@ -12,50 +12,15 @@ from typing import Any
 import pandas as pd
 
 from ov_eval.errors import OvEvalError, did_you_mean
+from ov_eval.reporting.html_report import render_html
+from ov_eval.reporting.leaderboard_table import (FRACTION, LEADING_COLUMNS, OTHER, OUTSIDE_LEGEND, PERCENT, POINTS,
+                                                 SCORE_0_5, Leaderboard, RunFacts, cell_text, delta_column,
+                                                 outside_column, reference_column, stderr_column)
 from ov_eval.reporting.run_files import Run, companion_key, find_results_files, load_run, metric_keys
 from ov_eval.reporting.reference import (DEFAULT_REFERENCE_MODEL, TASK_GROUP_ORDER, TASK_GROUPS, ReferenceTable,
                                          canonical_key, load_reference)
 
 FORMATS = ("md", "csv", "html")
-LEADING_COLUMNS = ("group", "task", "metric")
-
-
-@dataclass(frozen=True)
-class Leaderboard:
-    frame: pd.DataFrame  # LEADING_COLUMNS, reference_column, run_labels, delta_columns, "note", per run
-    # label: stderr_column (on the published scale) and outside_column (its 95 % interval excludes the published)
-    run_labels: list[str]
-    reference_model: str
-
-    @property
-    def reference_column(self) -> str:
-        return reference_column(self.reference_model)
-
-    @property
-    def delta_columns(self) -> list[str]:
-        return [delta_column(label) for label in self.run_labels]
-
-    @property
-    def shown_columns(self) -> list[str]:
-        """The columns markdown and HTML show: a run's stderr and interval mark go into its value's cell."""
-        hidden = {c for label in self.run_labels for c in (stderr_column(label), outside_column(label))}
-        return [c for c in self.frame.columns if c not in hidden]
-
-
-def reference_column(model: str) -> str:
-    return f"{model} (published)"
-
-
-def stderr_column(label: str) -> str:
-    return f"{label} stderr"
-
-
-def outside_column(label: str) -> str:
-    return f"{label} CI95 excludes published"
-
-
-def delta_column(label: str) -> str:
-    return f"Δ {label} vs ref"
 
 
 def _number(value: Any) -> float | None:
@@ -107,12 +72,14 @@ def _note(run: Run, name: str) -> str:
 
 def run_labels(runs: list[Run], names: list[str] | None = None) -> list[str]:
     """`names` (--labels), else the run's --run_name, else the pretrained name (with the date where two runs
-    share it); then the scoring profile and any rescoring in brackets; numbered where labels still match."""
+    share it), marked `(served)` for a served run; then the scoring profile and any rescoring in brackets;
+    numbered where labels still match."""
     per_model = Counter(run.model for run in runs if run.name is None)
     labels = []
     for index, run in enumerate(runs):
         base = names[index] if names else run.name or (
             f"{run.model} ({run.date})" if per_model[run.model] > 1 else run.model)
+        base += " (served)" if run.served and "(served)" not in base else ""
         facts = [run.scoring_profile] if run.scoring_profile else []
         facts += [f"rescored from {run.rescored_from}"] if run.rescored_from else []
         labels.append(f"{base} [{', '.join(facts)}]" if facts else base)
@@ -152,7 +119,7 @@ def _collect_rows(runs: list[Run], labels: list[str], reference: ReferenceTable)
                 if isinstance(interval, list) and len(interval) == 2 and all(_number(v) is not None for v in interval):
                     row.intervals[label] = (interval[0] * scale, interval[1] * scale)
                 if note:
-                    row.notes[label] = note if len(runs) == 1 else f"{label}: {note}"
+                    row.notes[label] = note
     first_seen = {id(row): i for i, row in enumerate(rows.values())}
 
     def order(row: _Row) -> tuple[tuple[int, str], int]:
@@ -163,11 +130,35 @@ def _collect_rows(runs: list[Run], labels: list[str], reference: ReferenceTable)
     return sorted(rows.values(), key=order)
 
 
+def metric_kind(reference: ReferenceTable, task: str, metric: str, values: list[float]) -> str:
+    """Which axis a row's bars go on: from the published figure where the paper has one (scale 100: a percent;
+    a sum above 100: MME points; at most 5: a 0-5 judge score), else from the runs' values."""
+    published = reference.find(task, metric)
+    if published is not None:
+        if published.scale == 100:
+            return PERCENT
+        return POINTS if published.score > 100 else SCORE_0_5 if published.score <= 5 else PERCENT
+    return FRACTION if values and all(0 <= v <= 1 for v in values) else OTHER
+
+
+def short_labels(count: int, names: list[str] | None = None) -> list[str]:
+    """--labels as given, else A, B, ... Z, then R27, R28, ..."""
+    if names:
+        return list(names)
+    return [chr(ord("A") + i) if i < 26 else f"R{i + 1}" for i in range(count)]
+
+
+def _facts(runs: list[Run], labels: list[str], names: list[str] | None) -> list[RunFacts]:
+    return [RunFacts(short_label=short, label=label, name=run.name or run.model, profile=run.scoring_profile or "-",
+                     date=run.date, model=run.model, engine=run.engine, path=str(run.path))
+            for short, label, run in zip(short_labels(len(runs), names), labels, runs)]
+
+
 def build_leaderboard(runs: list[Run], reference: ReferenceTable, reference_model: str,
                       names: list[str] | None = None) -> Leaderboard:
     labels = run_labels(runs, names)
     ref_column = reference_column(reference_model)
-    records = []
+    records, notes, intervals, kinds = [], [], [], []
     for row in _collect_rows(runs, labels, reference):
         published = reference.find(row.task, row.metric, reference_model)
         ref = published.score if published else None
@@ -181,35 +172,17 @@ def build_leaderboard(runs: list[Run], reference: ReferenceTable, reference_mode
             interval = row.intervals.get(label)
             record[outside_column(label)] = None if interval is None or ref is None \
                 else not interval[0] <= ref <= interval[1]
-        record["note"] = "; ".join(row.notes.values())
+        record["note"] = "; ".join(f"{label}: {note}" if len(runs) > 1 else note for label, note in row.notes.items())
         records.append(record)
+        notes.append(dict(row.notes))
+        intervals.append(dict(row.intervals))
+        values = [v for v in [ref, *row.values.values()] if v is not None]
+        kinds.append(metric_kind(reference, row.task, row.metric, values))
     numeric = [ref_column, *labels, *map(delta_column, labels), *map(stderr_column, labels)]
     frame = pd.DataFrame(records, columns=[*LEADING_COLUMNS, *numeric, *map(outside_column, labels), "note"])
     frame[numeric] = frame[numeric].astype(float)
-    return Leaderboard(frame=frame, run_labels=labels, reference_model=reference_model)
-
-
-def format_value(value: Any, signed: bool = False) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:+.2f}" if signed else f"{value:.2f}"
-
-
-OUTSIDE_MARK = "†"
-OUTSIDE_LEGEND = f"{OUTSIDE_MARK}: the run's 95% interval excludes the published figure."
-
-
-def cell_text(board: Leaderboard, column: str, value: Any, row: Any = None) -> str:
-    """A cell as shown in markdown and HTML: numbers to 2 decimals, differences signed, blanks as '-'; a run's
-    value with ± its stderr and a † where its interval excludes the published figure (`row`: the frame row)."""
-    if column in (*LEADING_COLUMNS, "note"):
-        return str(value)
-    text = format_value(value, signed=column in board.delta_columns)
-    if row is not None and column in board.run_labels and text != "-":
-        stderr = row[stderr_column(column)]
-        text += "" if stderr is None or math.isnan(stderr) else f" ± {stderr:.2f}"
-        text += f" {OUTSIDE_MARK}" if row[outside_column(column)] is True else ""
-    return text
+    return Leaderboard(frame=frame, run_labels=labels, reference_model=reference_model,
+                       runs=_facts(runs, labels, names), notes=notes, intervals=intervals, kinds=kinds)
 
 
 def to_markdown(board: Leaderboard) -> str:
@@ -222,8 +195,7 @@ def to_markdown(board: Leaderboard) -> str:
     for _, row in board.frame.iterrows():
         cells = [escape(cell_text(board, c, row[c], row)) for c in columns]
         lines.append("| " + " | ".join(cells) + " |")
-    marked = any(board.frame[outside_column(label)].eq(True).any() for label in board.run_labels)
-    return "\n".join(lines) + "\n" + (f"\n{OUTSIDE_LEGEND}\n" if marked else "")
+    return "\n".join(lines) + "\n" + (f"\n{OUTSIDE_LEGEND}\n" if board.any_outside() else "")
 
 
 def to_csv(board: Leaderboard) -> str:
@@ -232,8 +204,6 @@ def to_csv(board: Leaderboard) -> str:
 
 def render(board: Leaderboard, fmt: str) -> str:
     if fmt == "html":
-        from ov_eval.reporting.html_report import render_html  # html_report builds on this module
-
         return render_html(board)
     return to_csv(board) if fmt == "csv" else to_markdown(board)
 
@@ -253,7 +223,8 @@ def _parser() -> argparse.ArgumentParser:
                              f"else {DEFAULT_REFERENCE_MODEL})")
     parser.add_argument("--format", choices=FORMATS, default=None, help="md (default), csv or html")
     parser.add_argument("--output", type=Path, default=None, help="file to write instead of stdout")
-    parser.add_argument("--labels", default=None, help="comma-separated column names, one per run, in order")
+    parser.add_argument("--labels", default=None,
+                        help="comma-separated run names, one per run, in order (HTML: instead of A, B, ...)")
     return parser
 
 

@@ -25,6 +25,8 @@ class Run:
     name: str | None = None  # --run_name as recorded
     scoring_profile: str | None = None
     rescored_from: str | None = None  # the date of the run this one rescored
+    served: bool = False  # --model openai_compatible: answers from a server, not the checkpoint in process
+    engine: str = "transformers"  # what generated the answers
 
 
 UNCERTAINTY_SUFFIXES = ("_stderr,", "_ci95,")
@@ -111,7 +113,8 @@ def load_run(path: Path) -> Run:
             raise OvEvalError(f"{path}: the entry of task '{name}' is not a mapping")
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
     model = _model_args(config).get("pretrained") or config.get("model") or path.parent.name
-    if config.get("model") == "openai_compatible":  # a served model is its own column, never the checkpoint's
+    served = config.get("model") == "openai_compatible"
+    if served:  # a served model is its own column, never the checkpoint's
         model = f"{_model_args(config).get('model') or path.parent.name} (served)"
     headlines = {task: c["headline_metric"] for task, c in (data.get("configs") or {}).items()
                  if isinstance(c, dict) and isinstance(c.get("headline_metric"), str)}
@@ -122,4 +125,21 @@ def load_run(path: Path) -> Run:
                headlines=headlines, members=_members(data), n_samples=_n_samples(path, data),
                name=str(config["run_name"]) if config.get("run_name") else None,
                scoring_profile=str(profile) if profile else None,
-               rescored_from=str(rescored["date"]) if rescored.get("date") else None)
+               rescored_from=str(rescored["date"]) if rescored.get("date") else None,
+               served=served, engine=_engine(data, config, served))
+
+
+def _engine(data: dict[str, Any], config: dict[str, Any], served: bool) -> str:
+    """The model description's engine (an `engine` model arg), else the server for a served run, else
+    transformers (the in-process default, and what the reference harness uses)."""
+    described = data.get("model") if isinstance(data.get("model"), dict) else {}
+    described_args = described.get("model_args") if isinstance(described.get("model_args"), dict) else {}
+    engine = described.get("engine") or described_args.get("engine") or _model_args(config).get("engine")
+    if isinstance(engine, dict):  # a description of the engine: its name
+        engine = engine.get("name")
+    if engine:
+        return str(engine)
+    if served:
+        base_url = described.get("base_url") or _model_args(config).get("base_url")
+        return f"server at {base_url}" if base_url else "server"
+    return "transformers"
