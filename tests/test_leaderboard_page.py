@@ -62,6 +62,13 @@ def eight_run_html(eight_runs) -> str:
     return render_html(build_leaderboard([load_run(p) for p in eight_runs], load_reference(), REFERENCE))
 
 
+def _rows(table_html: str) -> list[list[str]]:
+    """The text of each body row's cells (a cell's lines joined by spaces, the colour swatch left out)."""
+    return [[" ".join(re.sub(r"<[^>]+>", " ", cell).replace("■", "").split())
+             for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table_html, re.S) if "<td" in row]
+
+
 def _charts(html: str) -> dict[str, str]:
     return dict(re.findall(r'<svg class="chart" data-kind="([^"]+)"(.*?)</svg>', html, re.S))
 
@@ -69,12 +76,10 @@ def _charts(html: str) -> dict[str, str]:
 def test_columns_are_short_labels_and_the_legend_names_each_run(eight_run_html):
     header = re.search(r"<h2>Scores</h2>.*?<thead><tr>(.*?)</tr>", eight_run_html, re.S).group(1)
     assert re.findall(r"<th>([^<]*)</th>", header) == ["task", "metric", "published", *"ABCDEFGH", "note"]
-    legend = eight_run_html.split('class="data legend"', 1)[1].split("</table>", 1)[0]
-    rows = re.findall(r"<tr>(.*?)</tr>", legend, re.S)[1:]
+    rows = _rows(eight_run_html.split('class="data legend"', 1)[1].split("</table>", 1)[0])
     assert len(rows) == 8
-    first, last = (re.sub(r"<[^>]+>", "", r).replace("■ ", "") for r in (rows[0], rows[7]))
-    assert first == f"A{CHECKPOINT.format(0)}published20250101_120000transformers"
-    assert last == f"H{CHECKPOINT.format(7)}corrected20250108_120000vllm"
+    assert rows[0] == ["A", CHECKPOINT.format(0), "published", "20250101_120000", "transformers"]
+    assert rows[7] == ["H", CHECKPOINT.format(7), "corrected", "20250108_120000", "vllm"]
 
 
 def test_run_cells_hold_value_stderr_and_delta_and_missing_values_stay_empty(eight_run_html):
@@ -132,3 +137,51 @@ def test_the_probe_sees_a_word_split_and_a_squeezed_cell(tmp_path):
     _, found = probe_page(html, tmp_path)
     assert found["broken"] == ["exact_match,flexible-extract"]
     assert found["squeezed"] == ["1250.50"]
+
+
+def _served_and_in_process(root: Path) -> list[Path]:
+    """The same checkpoint run in process and behind `transformers serve`, with the runner's default run names."""
+    from ov_eval.reporting.results import model_folder_name
+
+    paths = []
+    for model, args in (("llava_onevision", {"pretrained": "/ckpt/tiny"}), ("openai_compatible",
+                                                                           {"model": "/ckpt/tiny"})):
+        folder = root / model_folder_name(model, args)
+        path = write_run(folder, "20250101_120000", "/ckpt/tiny", {
+            "ai2d": task({"exact_match,flexible-extract": 0.5}, (10, 3088), "exact_match,flexible-extract")})
+        data = json.loads(path.read_text())
+        data["config"].update(model=model, model_args=args, run_name=f"{folder.name}_20250101_120000")
+        if model == "openai_compatible":
+            data["model"] = {"model": "openai_compatible", "base_url": "http://127.0.0.1:8000/v1"}
+        path.write_text(json.dumps(data))
+        paths.append(path)
+    return paths
+
+
+def test_a_served_run_and_an_in_process_run_of_one_checkpoint_get_their_own_folders(tmp_path):
+    from ov_eval.reporting.results import model_folder_name
+
+    assert model_folder_name("llava_onevision", {"pretrained": "/ckpt/tiny"}) == "ckpt__tiny"
+    assert model_folder_name("openai_compatible", {"model": "/ckpt/tiny"}) == "ckpt__tiny__served"
+    assert [p.parent.name for p in _served_and_in_process(tmp_path)] == ["ckpt__tiny", "ckpt__tiny__served"]
+
+
+@pytest.mark.parametrize("fmt", ["md", "csv", "html"])
+def test_a_served_run_is_marked_served_in_every_format(tmp_path, capsys, fmt):
+    paths = _served_and_in_process(tmp_path)
+    assert leaderboard_main([*map(str, paths), "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    served = "ckpt__tiny__served_20250101_120000 (served) [published]"
+    if fmt == "md":
+        assert out.splitlines()[0] == (f"| group | task | metric | {REFERENCE} (published) "
+                                       f"| ckpt__tiny_20250101_120000 [published] | {served} "
+                                       f"| Δ ckpt__tiny_20250101_120000 [published] vs ref | Δ {served} vs ref "
+                                       "| note |")
+    elif fmt == "csv":
+        assert out.splitlines()[0].split(",")[4:6] == ["ckpt__tiny_20250101_120000 [published]", served]
+    else:
+        legend = out.split('class="data legend"', 1)[1].split("</table>", 1)[0]
+        assert _rows(legend) == [
+            ["A", "ckpt__tiny_20250101_120000 model: /ckpt/tiny", "published", "20250101_120000", "transformers"],
+            ["B", "ckpt__tiny__served_20250101_120000 model: /ckpt/tiny (served)", "published", "20250101_120000",
+             "server at http://127.0.0.1:8000/v1"]]

@@ -17,10 +17,19 @@ from ov_eval.scoring.uncertainty import ANALYTIC_METHOD, BOOTSTRAP_METHOD, MEAN_
 from ov_eval.task import Task
 
 
+SERVED_FOLDER_SUFFIX = "__served"
+
+
 def model_folder_name(model: str, model_args: dict[str, str]) -> str:
     """The reference's folder name: the pretrained id (a served model's name) with path separators made safe."""
     name = model_args.get("pretrained") or model_args.get("model") or model
-    return re.sub(r"[\"<>:/|\\?*\[\]]+", "__", name).strip("_") or model
+    folder = re.sub(r"[\"<>:/|\\?*\[\]]+", "__", name).strip("_") or model
+    return served_folder_name(model, folder)
+
+
+def served_folder_name(model: str, folder: str) -> str:
+    """A served run of a checkpoint gets its own folder, apart from the in-process runs of the same path."""
+    return folder + SERVED_FOLDER_SUFFIX if model == "openai_compatible" else folder
 
 
 def git_commit() -> str | None:
