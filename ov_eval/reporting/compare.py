@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
-from html import escape
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ov_eval.errors import OvEvalError, did_you_mean
 from ov_eval.reporting.run_files import metric_keys, read_results_json
-from ov_eval.scoring.paired import PairedResult, paired_comparison
+from ov_eval.reporting.compare_verdict import RULE, Compared, summary, verdict, verdict_line
+from ov_eval.reporting.html_page import Cell, page, path_text, q, run_legend, table
+from ov_eval.reporting.run_files import load_run, run_facts
+from ov_eval.scoring.paired import SIGNIFICANCE, PairedResult, paired_comparison
 from ov_eval.scoring.uncertainty import BootstrapSettings
 
 FORMATS = ("md", "csv", "html")
 COLUMNS = ("task", "metric", "n", "left out", "A", "B", "B-A", "CI95 low", "CI95 high", "p", "test",
-           "right->wrong", "wrong->right", "CI excludes 0")
+           "right->wrong", "wrong->right", f"p < {SIGNIFICANCE:g}", "verdict")
+NUMERIC_COLUMNS = frozenset(COLUMNS[2:3] + COLUMNS[4:10] + COLUMNS[11:13])
 
 
 @dataclass(frozen=True)
@@ -88,15 +91,6 @@ def _aggregation(run: LoggedRun, task: str, key: str) -> tuple[str, Any]:
     return name, scoring.AGGREGATIONS[name]
 
 
-@dataclass(frozen=True)
-class Row:
-    task: str
-    metric: str
-    n: int
-    left_out: str
-    result: PairedResult
-
-
 def _scored(record: dict[str, Any] | None, key: str) -> bool:
     return record is not None and record.get(key) is not None
 
@@ -111,23 +105,38 @@ def _left_out(ids_a: set[int], ids_b: set[int], samples_a: dict, samples_b: dict
     return f"{total}: " + ", ".join(f"{why} {n}" for why, n in reasons.items() if n) if total else "0"
 
 
-def compare_runs(run_a: LoggedRun, run_b: LoggedRun, tasks: list[str], settings: BootstrapSettings) -> list[Row]:
+def _higher_is_better(run: LoggedRun, task: str, key: str) -> bool:
+    return ((run.data.get("higher_is_better") or {}).get(task) or {}).get(key.partition(",")[0], True) is not False
+
+
+def _points(aggregation: str, values: list[Any]) -> float:
+    """100 where the aggregation is a plain mean of 0-1 values (differences read in percentage points)."""
+    fractions = all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in values)
+    return 100.0 if aggregation in ("mean", "mmmu_accuracy") and fractions else 1.0
+
+
+def compare_runs(run_a: LoggedRun, run_b: LoggedRun, tasks: list[str], settings: BootstrapSettings) -> list[Compared]:
     rows = []
     for task in tasks:
         samples_a, samples_b = run_a.samples(task), run_b.samples(task)
         entry_a, entry_b = run_a.data["results"][task], run_b.data["results"][task]
-        for key in [k for k in metric_keys(entry_a) if k in entry_b]:
+        keys = [k for k in metric_keys(entry_a) if k in entry_b]
+        for key in keys:
             common = sorted(d for d in samples_a.keys() & samples_b.keys()
                             if _scored(samples_a[d], key) and _scored(samples_b[d], key))
             left_out = _left_out(set(samples_a), set(samples_b), samples_a, samples_b, key)
+            name = task if len(keys) == 1 else f"{task} ({key})"
+            base = Compared(task, key, len(common), PairedResult(None, None, None, None, None, "-", None, None),
+                            higher_is_better=_higher_is_better(run_a, task, key), name=name, left_out=left_out)
             if not common:
-                rows.append(Row(task, key, 0, left_out, PairedResult(None, None, None, None, None, "-", None, None)))
+                rows.append(base)
                 continue
-            name, aggregate = _aggregation(run_a, task, key)
-            result = paired_comparison(name, aggregate, [samples_a[d][key] for d in common],
-                                       [samples_b[d][key] for d in common], [samples_a[d]["doc"] for d in common],
-                                       settings.iters, settings.rng(task, key))
-            rows.append(Row(task, key, len(common), left_out, result))
+            aggregation, aggregate = _aggregation(run_a, task, key)
+            values_a, values_b = [samples_a[d][key] for d in common], [samples_b[d][key] for d in common]
+            result = paired_comparison(aggregation, aggregate, values_a, values_b,
+                                       [samples_a[d]["doc"] for d in common], settings.iters,
+                                       settings.rng(task, key))
+            rows.append(replace(base, result=result, points=_points(aggregation, values_a + values_b)))
     return rows
 
 
@@ -137,17 +146,37 @@ def _number(value: float | None, signed: bool = False) -> str:
     return f"{value:+.4f}" if signed else f"{value:.4f}"
 
 
-def _cells(row: Row) -> list[str]:
+def _cells(row: Compared) -> list[str]:
     r = row.result
-    low, high = r.ci95 if r.ci95 is not None else (None, None)
+    low, high = r.ci95 if r.ci95 is not None and not r.too_few else (None, None)
     p_value = "-" if r.p_value is None else f"{r.p_value:.4g}"
     return [row.task, row.metric, str(row.n), row.left_out, _number(r.a), _number(r.b),
             _number(r.delta, signed=True), _number(low, signed=True), _number(high, signed=True), p_value, r.test,
             "-" if r.right_to_wrong is None else str(r.right_to_wrong),
-            "-" if r.wrong_to_right is None else str(r.wrong_to_right), "*" if r.significant else ""]
+            "-" if r.wrong_to_right is None else str(r.wrong_to_right), "*" if r.significant else "", verdict(row)]
 
 
-def render(rows: list[Row], fmt: str, label_a: str, label_b: str) -> str:
+def _findings(rows: list[Compared]) -> list[str]:
+    """The summary line, then one verdict line per row."""
+    return [summary(rows), *(verdict_line(row) for row in rows)]
+
+
+def _html(rows: list[Compared], run_a: LoggedRun, run_b: LoggedRun) -> str:
+    facts = [run_facts(load_run(run.results_path), label) for run, label in ((run_a, "A"), (run_b, "B"))]
+    findings = _findings(rows)
+    body = (f"<p><b>{q(findings[0])}</b></p>\n<ul class=\"verdicts\">"
+            + "".join(f"<li>{q(line)}</li>" for line in findings[1:]) + "</ul>\n"
+            + run_legend(facts, coloured=False)
+            + "".join(f"\n<p>{label}: {path_text(run.results_path)}</p>"
+                      for label, run in (("A", run_a), ("B", run_b)))
+            + "\n<h2>Per task and metric</h2>\n"
+            + table(list(COLUMNS), [[Cell(text, numeric=column in NUMERIC_COLUMNS)
+                                     for column, text in zip(COLUMNS, _cells(row))] for row in rows])
+            + f"\n<p>{q(RULE)}</p>")
+    return page(f"ov_eval compare: {facts[0].name} (A) against {facts[1].name} (B)", body)
+
+
+def render(rows: list[Compared], fmt: str, run_a: LoggedRun, run_b: LoggedRun) -> str:
     if fmt == "csv":
         import csv
         import io
@@ -157,20 +186,14 @@ def render(rows: list[Row], fmt: str, label_a: str, label_b: str) -> str:
         writer.writerow(COLUMNS)
         writer.writerows(_cells(row) for row in rows)
         return out.getvalue()
-    legend = (f"A: {label_a}\nB: {label_b}\n* the 95% paired bootstrap interval of B-A excludes 0.")
     if fmt == "html":
-        head = "".join(f"<th>{escape(c)}</th>" for c in COLUMNS)
-        body = "\n".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in _cells(row)) + "</tr>" for row in rows)
-        notes = "".join(f"<p>{escape(line)}</p>" for line in legend.splitlines())
-        return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>ov_eval compare</title>"
-                "\n<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}"
-                "th,td{border:1px solid #ccc;padding:4px 8px;overflow-wrap:anywhere}</style>\n</head>\n<body>\n"
-                f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n{notes}\n"
-                "</body>\n</html>\n")
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" if i < 4 else "---:" for i in
-                                                              range(len(COLUMNS))) + "|"]
+        return _html(rows, run_a, run_b)
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" if c not in NUMERIC_COLUMNS else "---:"
+                                                              for c in COLUMNS) + "|"]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(row)) + " |" for row in rows]
-    return "\n".join(lines) + "\n\n" + legend + "\n"
+    findings = _findings(rows)
+    return (findings[0] + "\n" + "".join(f"- {line}\n" for line in findings[1:]) + "\n" + "\n".join(lines)
+            + f"\n\nA: {run_a.results_path}\nB: {run_b.results_path}\n{RULE}\n")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -221,7 +244,7 @@ def compare_main(argv: list[str]) -> int:
         print(f"config mismatch: {line}")
     rows = compare_runs(run_a, run_b, tasks, BootstrapSettings(iters=args.bootstrap_iters, seed=args.seed))
     fmt = args.format or (args.output.suffix.lstrip(".") if args.output else "")
-    text = render(rows, fmt if fmt in FORMATS else "md", str(run_a.results_path), str(run_b.results_path))
+    text = render(rows, fmt if fmt in FORMATS else "md", run_a, run_b)
     if args.output is None:
         sys.stdout.write(text)
         return 0

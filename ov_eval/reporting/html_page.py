@@ -8,6 +8,8 @@ import math
 from dataclasses import dataclass, field
 from html import escape
 
+from ov_eval.reporting.run_files import RunFacts
+
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 
 BASE_STYLE = """
@@ -22,7 +24,7 @@ table.data tr.section th { background: #e4e9f0; }
 table.data td:first-child { position: sticky; left: 0; background: #fff; }
 table.data tr.section th { position: sticky; left: 0; }
 @media (max-width: 600px) { body { margin: .6em; } }
-table.data td.num, table.data th { white-space: nowrap; }
+table.data td.num { white-space: nowrap; }
 table.data td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .nw { white-space: nowrap; }
 table.data td.wide { min-width: 10em; }
@@ -44,6 +46,11 @@ def words(text: str) -> str:
     """Escaped text that wraps only at spaces: a word holding a hyphen or a slash is kept on one line."""
     return " ".join(f'<span class="nw">{q(word)}</span>' if any(c in word for c in "-/") else q(word)
                     for word in str(text).split(" "))
+
+
+def path_text(path: object) -> str:
+    """An escaped file path that may wrap after each slash (a narrow screen would otherwise scroll)."""
+    return "/<wbr>".join(q(part) for part in str(path).split("/"))
 
 
 def page(title: str, body: str, style: str = "", script: str = "") -> str:
@@ -77,7 +84,7 @@ def _cell(cell: Cell) -> str:
 def table(header: list[str], rows: list[list[Cell] | str], css_class: str = "") -> str:
     """A table whose cells wrap only between words (numbers never), scrolling sideways when it is wider than
     the screen rather than squeezing its columns. A row given as a string is a section heading across it."""
-    head = "".join(f"<th>{q(h)}</th>" for h in header)
+    head = "".join(f"<th>{words(h)}</th>" for h in header)
     body = [f'<tr class="section"><th colspan="{len(header)}">{q(row)}</th></tr>' if isinstance(row, str)
             else "<tr>" + "".join(_cell(cell) for cell in row) + "</tr>" for row in rows]
     classes = f"data {css_class}".strip()
@@ -85,9 +92,16 @@ def table(header: list[str], rows: list[list[Cell] | str], css_class: str = "") 
             "<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table></div>")
 
 
-def legend(header: list[str], entries: list[list[Cell]]) -> str:
+LEGEND_HEADER = ["run", "name and model", "scoring profile", "date", "engine"]
+
+
+def run_legend(runs: list[RunFacts], coloured: bool = True) -> str:
     """Who is who: one row per run, its short label (with its chart colour) first."""
-    return table(header, [list(entry) for entry in entries], css_class="legend")
+    rows: list[list[Cell] | str] = [
+        [Cell(r.short_label, swatch=PALETTE[i % len(PALETTE)] if coloured else "", classes=("nw",)),
+         Cell(r.name, sub=() if r.model == r.name else (f"model: {r.model}",)), Cell(r.profile), Cell(r.date),
+         Cell(r.engine)] for i, r in enumerate(runs)]
+    return table(LEGEND_HEADER, rows, css_class="legend")
 
 
 @dataclass(frozen=True)

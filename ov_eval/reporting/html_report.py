@@ -1,7 +1,7 @@
 """A built leaderboard as one self-contained HTML page: legend, table, and one chart per metric kind."""
 from __future__ import annotations
 
-from ov_eval.reporting.html_page import PALETTE, Bar, Cell, Chart, ChartRow, chart_svg, legend, page, q, table
+from ov_eval.reporting.html_page import Bar, Cell, Chart, ChartRow, chart_svg, page, q, run_legend, table
 from ov_eval.reporting.leaderboard_table import (KIND_AXIS_MAX, KIND_ORDER, OUTSIDE_LEGEND, POINTS, Leaderboard,
                                                  delta_column, format_value, is_missing, run_value_text,
                                                  stderr_column)
@@ -11,18 +11,8 @@ KIND_TITLES = {"percent": "Percent (0-100): every task with a percentage",
                "score 0-5": "Judge scores (0-5)",
                "fraction 0-1": "Fractions (0-1): tasks without a published figure",
                "other": "Other metrics"}
-LEGEND_HEADER = ["run", "name and model", "scoring profile", "date", "engine"]
-
-
-def _legend(board: Leaderboard) -> str:
-    entries = [[Cell(r.short_label, swatch=PALETTE[i % len(PALETTE)], classes=("nw",)),
-                Cell(r.name, sub=() if r.model == r.name else (f"model: {r.model}",)),
-                Cell(r.profile), Cell(r.date), Cell(r.engine)] for i, r in enumerate(board.runs)]
-    return legend(LEGEND_HEADER, entries)
-
-
 def _table(board: Leaderboard) -> str:
-    shorts = {r.label: r.short_label for r in board.runs}
+    shorts = {label: r.short_label for label, r in zip(board.run_labels, board.runs)}
     header = ["task", "metric", "published", *(shorts[label] for label in board.run_labels), "note"]
     rows: list[list[Cell] | str] = []
     for index, (_, row) in enumerate(board.frame.iterrows()):
@@ -74,6 +64,6 @@ def render_html(board: Leaderboard) -> str:
     title = f"ov_eval leaderboard against {board.reference_model}"
     explain = ("<p>Bars: each run's score, on one axis per kind of metric; whiskers: its 95 % interval; dashed mark: "
                f"the published figure of {q(board.reference_model)}. Missing values are left empty.</p>")
-    body = ("<h2>Runs</h2>\n" + _legend(board) + "\n<h2>Scores</h2>\n" + _table(board) + "\n<h2>Charts</h2>\n"
+    body = ("<h2>Runs</h2>\n" + run_legend(board.runs) + "\n<h2>Scores</h2>\n" + _table(board) + "\n<h2>Charts</h2>\n"
             + explain + "\n" + "\n".join(_charts(board)))
     return page(title, body)

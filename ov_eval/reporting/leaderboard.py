@@ -14,9 +14,10 @@ import pandas as pd
 from ov_eval.errors import OvEvalError, did_you_mean
 from ov_eval.reporting.html_report import render_html
 from ov_eval.reporting.leaderboard_table import (FRACTION, LEADING_COLUMNS, OTHER, OUTSIDE_LEGEND, PERCENT, POINTS,
-                                                 SCORE_0_5, Leaderboard, RunFacts, cell_text, delta_column,
+                                                 SCORE_0_5, Leaderboard, cell_text, delta_column,
                                                  outside_column, reference_column, stderr_column)
-from ov_eval.reporting.run_files import Run, companion_key, find_results_files, load_run, metric_keys
+from ov_eval.reporting.run_files import (Run, companion_key, find_results_files, load_run, metric_keys,
+                                        run_facts)
 from ov_eval.reporting.reference import (DEFAULT_REFERENCE_MODEL, TASK_GROUP_ORDER, TASK_GROUPS, ReferenceTable,
                                          canonical_key, load_reference)
 
@@ -148,12 +149,6 @@ def short_labels(count: int, names: list[str] | None = None) -> list[str]:
     return [chr(ord("A") + i) if i < 26 else f"R{i + 1}" for i in range(count)]
 
 
-def _facts(runs: list[Run], labels: list[str], names: list[str] | None) -> list[RunFacts]:
-    return [RunFacts(short_label=short, label=label, name=run.name or run.model, profile=run.scoring_profile or "-",
-                     date=run.date, model=run.model, engine=run.engine, path=str(run.path))
-            for short, label, run in zip(short_labels(len(runs), names), labels, runs)]
-
-
 def build_leaderboard(runs: list[Run], reference: ReferenceTable, reference_model: str,
                       names: list[str] | None = None) -> Leaderboard:
     labels = run_labels(runs, names)
@@ -181,8 +176,9 @@ def build_leaderboard(runs: list[Run], reference: ReferenceTable, reference_mode
     numeric = [ref_column, *labels, *map(delta_column, labels), *map(stderr_column, labels)]
     frame = pd.DataFrame(records, columns=[*LEADING_COLUMNS, *numeric, *map(outside_column, labels), "note"])
     frame[numeric] = frame[numeric].astype(float)
-    return Leaderboard(frame=frame, run_labels=labels, reference_model=reference_model,
-                       runs=_facts(runs, labels, names), notes=notes, intervals=intervals, kinds=kinds)
+    facts = [run_facts(run, short) for run, short in zip(runs, short_labels(len(runs), names))]
+    return Leaderboard(frame=frame, run_labels=labels, reference_model=reference_model, runs=facts, notes=notes,
+                       intervals=intervals, kinds=kinds)
 
 
 def to_markdown(board: Leaderboard) -> str:

@@ -7,6 +7,8 @@ from typing import Any
 
 import pandas as pd
 
+from ov_eval.reporting.run_files import RunFacts
+
 LEADING_COLUMNS = ("group", "task", "metric")
 OUTSIDE_MARK = "†"
 OUTSIDE_LEGEND = f"{OUTSIDE_MARK}: the run's 95% interval excludes the published figure."
@@ -18,25 +20,12 @@ KIND_AXIS_MAX = {PERCENT: 100.0, SCORE_0_5: 5.0, FRACTION: 1.0}
 
 
 @dataclass(frozen=True)
-class RunFacts:
-    """What the legend says about one run."""
-    short_label: str  # the HTML column name: A, B, ... or --labels
-    label: str  # the markdown/CSV column name
-    name: str  # --run_name, else the pretrained name
-    profile: str
-    date: str
-    model: str
-    engine: str
-    path: str
-
-
-@dataclass(frozen=True)
 class Leaderboard:
     frame: pd.DataFrame  # LEADING_COLUMNS, reference_column, run_labels, delta_columns, "note", per run
     # label: stderr_column (on the published scale) and outside_column (its 95 % interval excludes the published)
     run_labels: list[str]
     reference_model: str
-    runs: list[RunFacts] = field(default_factory=list)
+    runs: list[RunFacts] = field(default_factory=list)  # in the order of run_labels
     # per frame row, in order: run label -> its note / its 95 % interval (published scale); the row's metric kind
     notes: list[dict[str, str]] = field(default_factory=list)
     intervals: list[dict[str, tuple[float, float]]] = field(default_factory=list)

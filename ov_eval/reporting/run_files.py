@@ -29,6 +29,23 @@ class Run:
     engine: str = "transformers"  # what generated the answers
 
 
+@dataclass(frozen=True)
+class RunFacts:
+    """What a report's legend says about one run."""
+    short_label: str  # A, B, ... or the user's label
+    name: str  # --run_name, else the pretrained name
+    profile: str
+    date: str
+    model: str
+    engine: str
+    path: str
+
+
+def run_facts(run: Run, short_label: str) -> RunFacts:
+    return RunFacts(short_label=short_label, name=run.name or run.model, profile=run.scoring_profile or "-",
+                    date=run.date, model=run.model, engine=run.engine, path=str(run.path))
+
+
 UNCERTAINTY_SUFFIXES = ("_stderr,", "_ci95,")
 
 

@@ -3,7 +3,12 @@
 Documents are resampled jointly (the same draw for both runs), in the resampling units of the aggregation
 (uncertainty.py), so that the interval is of the difference the aggregation itself computes. The p-value is
 McNemar's exact test where every per-sample value of a mean-like metric is 0 or 1, else a paired permutation
-test that swaps the two runs' values unit by unit.
+test that swaps the two runs' values unit by unit (every arrangement, exactly, where at most EXACT_UNITS units
+differ).
+
+One rule decides: a difference is reliable when that p-value is below SIGNIFICANCE. The bootstrap interval
+says how large the difference may be, never whether it is there (on a handful of documents the two disagree).
+Fewer than MIN_UNITS units cannot reach p < SIGNIFICANCE however they fall, so they are "too few to tell".
 """
 from __future__ import annotations
 
@@ -14,6 +19,10 @@ from typing import Any, Callable
 import numpy as np
 
 from ov_eval.scoring.uncertainty import MEAN_SCALES, replicates_for_draws, resampling_units
+
+SIGNIFICANCE = 0.05
+MIN_UNITS = 6  # 2 * 0.5**5 = 0.0625: five units all going one way still do not reach p < 0.05
+EXACT_UNITS = 12  # up to 2**12 arrangements are counted one by one instead of sampled
 
 
 @dataclass(frozen=True)
@@ -26,10 +35,17 @@ class PairedResult:
     test: str  # "mcnemar-exact", "permutation" or "-"
     right_to_wrong: int | None  # 0/1 metrics only
     wrong_to_right: int | None
+    n_units: int = 0  # resampling units (documents, or MME images / MMBench circular groups)
+    identical: bool = False  # both runs scored every document the same
+
+    @property
+    def too_few(self) -> bool:
+        return self.n_units < MIN_UNITS
 
     @property
     def significant(self) -> bool:
-        return self.ci95 is not None and not self.ci95[0] <= 0.0 <= self.ci95[1]
+        """The one verdict rule: the paired test's p-value is below SIGNIFICANCE (on enough units)."""
+        return not self.too_few and self.p_value is not None and self.p_value < SIGNIFICANCE
 
 
 def mcnemar_exact(right_to_wrong: int, wrong_to_right: int) -> float:
@@ -50,17 +66,35 @@ def _finite(value: Any) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
+def _swaps(n_units: int, differing: list[int], iters: int, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    """Which units each arrangement swaps: all 2**k arrangements of the k differing units where k is at most
+    EXACT_UNITS (exact: True), else `iters` random ones. Swapping a unit whose values agree changes nothing."""
+    if len(differing) <= EXACT_UNITS:
+        patterns = (np.arange(2 ** len(differing))[:, None] >> np.arange(len(differing))) & 1
+        swaps = np.zeros((patterns.shape[0], n_units), dtype=bool)
+        swaps[:, differing] = patterns.astype(bool)
+        return swaps, True
+    return rng.integers(0, 2, (iters, n_units)).astype(bool), False
+
+
 def _permutation_p(aggregation: str, aggregate: Callable, values_a: list, values_b: list, docs: list[dict],
-                   observed: float, iters: int, rng: np.random.Generator) -> float:
-    """The share of unit-wise swaps of A and B whose |B' - A'| reaches the observed |B - A| (with the observed
-    arrangement counted, so p > 0)."""
-    if aggregation in MEAN_SCALES:  # vectorised: a swap flips the sign of that document's difference
-        differences = MEAN_SCALES[aggregation] * (np.asarray(values_b, float) - np.asarray(values_a, float))
-        signs = rng.integers(0, 2, (iters, differences.size)) * 2 - 1
-        permuted = np.abs(signs @ differences / differences.size)
-        return (int(np.count_nonzero(permuted >= abs(observed) - 1e-12)) + 1) / (iters + 1)
+                   observed: float, iters: int, rng: np.random.Generator) -> float | None:
+    """The share of unit-wise swaps of A and B whose |B' - A'| reaches the observed |B - A|: counted over every
+    arrangement when few units differ, else over `iters` random ones with the observed one counted (p > 0);
+    None where that would take random arrangements and `iters` is 0."""
     units = resampling_units(aggregation, docs)
-    swaps = rng.integers(0, 2, (iters, len(units))).astype(bool)
+    differing = [u for u, positions in enumerate(units) if any(values_a[i] != values_b[i] for i in positions)]
+    if len(differing) > EXACT_UNITS and not iters:
+        return None
+    swaps, exact = _swaps(len(units), differing, iters, rng)
+    if aggregation in MEAN_SCALES and all(len(positions) == 1 for positions in units):
+        # vectorised: a swap flips the sign of that document's difference
+        differences = MEAN_SCALES[aggregation] * (np.asarray(values_b, float) - np.asarray(values_a, float))
+        order = [positions[0] for positions in units]
+        signs = np.where(swaps, -1.0, 1.0)
+        permuted = np.abs(signs @ differences[order] / differences.size)
+        reached = int(np.count_nonzero(permuted >= abs(observed) - 1e-12))
+        return reached / len(swaps) if exact else (reached + 1) / (len(swaps) + 1)
     reached = 0
     for swap in swaps:
         a_prime, b_prime = list(values_a), list(values_b)
@@ -70,7 +104,7 @@ def _permutation_p(aggregation: str, aggregate: Callable, values_a: list, values
         a_value, b_value = _finite(aggregate(a_prime, docs)), _finite(aggregate(b_prime, docs))
         if a_value is not None and b_value is not None and abs(b_value - a_value) >= abs(observed) - 1e-12:
             reached += 1
-    return (reached + 1) / (iters + 1)
+    return reached / len(swaps) if exact else (reached + 1) / (len(swaps) + 1)
 
 
 def paired_comparison(aggregation: str, aggregate: Callable[[list, list[dict]], Any], values_a: list,
@@ -81,11 +115,12 @@ def paired_comparison(aggregation: str, aggregate: Callable[[list, list[dict]], 
     binary = _binary(values_a) and _binary(values_b)
     right_to_wrong = sum(1 for x, y in zip(values_a, values_b) if x == 1.0 and y == 0.0) if binary else None
     wrong_to_right = sum(1 for x, y in zip(values_a, values_b) if x == 0.0 and y == 1.0) if binary else None
+    n_units = len(resampling_units(aggregation, docs))
+    identical = all(x == y for x, y in zip(values_a, values_b))
     if delta is None:
-        return PairedResult(a, b, None, None, None, "-", right_to_wrong, wrong_to_right)
+        return PairedResult(a, b, None, None, None, "-", right_to_wrong, wrong_to_right, n_units, identical)
     ci95 = None
     if iters:
-        n_units = len(resampling_units(aggregation, docs))
         draws = rng.integers(0, n_units, (iters, n_units), dtype=np.int32)
         deltas = replicates_for_draws(aggregation, aggregate, values_b, docs, draws) \
             - replicates_for_draws(aggregation, aggregate, values_a, docs, draws)
@@ -95,12 +130,10 @@ def paired_comparison(aggregation: str, aggregate: Callable[[list, list[dict]], 
             ci95 = (float(low), float(high))
     if binary and aggregation in MEAN_SCALES:
         return PairedResult(a, b, delta, ci95, mcnemar_exact(right_to_wrong, wrong_to_right), "mcnemar-exact",
-                            right_to_wrong, wrong_to_right)
-    if delta == 0.0 and all(x == y for x, y in zip(values_a, values_b)):
+                            right_to_wrong, wrong_to_right, n_units, identical)
+    if identical:
         p_value = 1.0  # every swap leaves the runs as they are
-    elif iters:
-        p_value = _permutation_p(aggregation, aggregate, values_a, values_b, docs, delta, iters, rng)
     else:
-        p_value = None
-    return PairedResult(a, b, delta, ci95, p_value, "permutation" if p_value is not None else "-",
-                        right_to_wrong, wrong_to_right)
+        p_value = _permutation_p(aggregation, aggregate, values_a, values_b, docs, delta, iters, rng)
+    return PairedResult(a, b, delta, ci95, p_value, "permutation" if p_value is not None else "-", right_to_wrong,
+                        wrong_to_right, n_units, identical)
