@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_ov_eval
-from fixtures.logged_runs import write_run
+from fixtures.logged_runs import KEY, write_run
+from page_probe import PHONE_WIDTH, probe_page
 from ov_eval.reporting.browse_page import render_page
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -62,12 +63,14 @@ def test_page_is_self_contained_with_a_thumbnail_per_sample(page):
 def test_filters_change_the_visible_count(page, tmp_path, fragment, count):
     dom = dump_dom(tmp_path, page, fragment)
     assert visible_count(dom) == count
-    assert dom.count('class="card sample"') == count
+    assert dom.count('<tr class="line"') == count  # the list view, one line per sample
+    cards = dump_dom(tmp_path, page, (fragment or "#") + "&view=cards")
+    assert cards.count('class="card sample"') == count
 
 
 @needs_chromium
 def test_flipped_samples_show_both_runs_side_by_side(page, tmp_path):
-    dom = dump_dom(tmp_path, page, "#flip=wrong_to_right")
+    dom = dump_dom(tmp_path, page, "#flip=wrong_to_right&view=cards")
     cards = dom.split('class="card sample"')[1:]
     assert [re.search(r"<h3>([^<]*)</h3>", c).group(1) for c in cards] == [
         "demo_colours · doc 3 · wrong to right", "demo_colours · doc 4 · wrong to right"]
@@ -128,3 +131,96 @@ def test_thumbnails_stop_at_the_size_budget(tmp_path):
     html = out.read_text()
     assert html.count("data:image/jpeg") == 1  # the first thumbnail spends the budget
     assert html.count("no media: the page's media size budget is spent (--media_budget_mb)") == 7
+
+
+ANLS = "anls,none"
+
+
+def _add_anls(results: Path, values: list[float]) -> Path:
+    """A second, graded metric beside exact_match (ANLS-like: 0.875 is a good answer, not a right one)."""
+    import json
+
+    samples = results.parent / results.name.replace("_results.json", "_samples_demo_colours.jsonl")
+    records = [json.loads(line) for line in samples.read_text().splitlines()]
+    for record in records:
+        if not record["error"]:
+            record[ANLS] = values[record["doc_id"]]
+    samples.write_text("".join(json.dumps(r) + "\n" for r in records))
+    data = json.loads(results.read_text())
+    data["results"]["demo_colours"][ANLS] = 0.5
+    data["configs"]["demo_colours"]["headline_metric"] = KEY
+    results.write_text(json.dumps(data))
+    return results
+
+
+def _reprompt(results: Path, docs: list[int]) -> Path:
+    import json
+
+    samples = results.parent / results.name.replace("_results.json", "_samples_demo_colours.jsonl")
+    records = [json.loads(line) for line in samples.read_text().splitlines()]
+    for record in records:
+        if record["doc_id"] in docs:
+            record["arguments"]["text"] += "\nAnswer with one word."
+    samples.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return results
+
+
+def browse(argv: list[str]) -> None:
+    from ov_eval.reporting.browse import browse_main
+
+    assert browse_main(argv) == 0
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("graded")
+    a = _add_anls(write_run(root / "a", "20260101_000000", A_VALUES, errors=(7,)), [0.875] * 4 + [0.25] * 4)
+    b = _reprompt(write_run(root / "b", "20260102_000000", B_VALUES), docs=[0, 1, 2])
+    pages = {"default": root / "default.html", "anls": root / "anls.html", "against": root / "against.html"}
+    browse([str(a), "--output", str(pages["default"]), "--media_budget_mb", "0"])
+    browse([str(a), "--status_metric", "anls", "--output", str(pages["anls"]), "--media_budget_mb", "0"])
+    browse([str(a), "--against", str(b), "--output", str(pages["against"]), "--media_budget_mb", "0"])
+    return pages
+
+
+@needs_chromium
+@pytest.mark.parametrize("name, fragment, right, rule", [
+    ("default", "", 4, "right: each task's headline metric at least 1"),
+    ("anls", "", 0, f"right: {ANLS} at least 1"),
+    ("anls", "#right_at=0.5", 4, f"right: {ANLS} at least 0.5"),
+    ("default", f"#metric={ANLS}&right_at=0.2", 7, f"right: {ANLS} at least 0.2"),
+])
+def test_the_status_follows_the_metric_picked_and_says_which(graded, tmp_path, name, fragment, right, rule):
+    dom = dump_dom(tmp_path, graded[name], fragment)
+    lines = re.findall(r'<tr class="line"[^>]*>(.*?)</tr>', dom)
+    statuses = [re.findall(r"<td[^>]*>([^<]*)</td>", line)[2] for line in lines]
+    assert len(lines) == 8 and statuses.count("right") == right and statuses[7] == "error"
+    assert re.search(r'<div id="rule">([^<]*)</div>', dom).group(1).startswith(rule + "; ")
+
+
+def test_an_unknown_status_metric_is_a_one_line_error(tmp_path):
+    run = write_run(tmp_path / "a", "20260101_000000", [1.0])
+    done = run_ov_eval(["browse", str(run), "--status_metric", "exact_mtch", "--output", str(tmp_path / "r.html")])
+    assert (done.returncode, done.stderr) == (
+        2, "ov_eval: error: --status_metric: 'exact_mtch' is not a metric of the browsed samples (did you mean "
+           "'exact_match,none'?); they have: exact_match,none\n")
+    assert not (tmp_path / "r.html").exists()
+
+
+@needs_chromium
+def test_runs_asked_different_prompts_are_warned_about_and_show_both_prompts(graded, tmp_path):
+    html = graded["against"].read_text()
+    assert ('<p class="warning">A and B were asked different prompts on 3 of 8 shared samples (demo_colours): their '
+            "answers are not to the same question; each card shows both prompts</p>") in html
+    dom = dump_dom(tmp_path, graded["against"], "#view=cards")
+    cards = dom.split('class="card sample"')[1:]
+    assert "<b>prompt (A)</b>" in cards[0] and "<b>prompt (B)</b>" in cards[0]
+    assert "Answer with one word." in cards[0].split("<b>prompt (B)</b>")[1]
+    assert "<b>prompt (A)</b>" not in cards[3] and "<b>prompt</b>" in cards[3]
+
+
+@needs_chromium
+@pytest.mark.parametrize("width", [1280, PHONE_WIDTH])
+def test_the_list_view_fits_the_screen(graded, tmp_path, width):
+    _, found = probe_page(graded["against"].read_text(), tmp_path, width)
+    assert found["scrollWidth"] <= width

@@ -106,18 +106,14 @@ def _headline(run: LoggedRun, task: str) -> str | None:
     return headline if headline in keys else (keys[0] if keys else None)
 
 
-def sample_status(record: dict[str, Any], headline: str | None) -> str:
-    """error, judge_error, unresolved, right (the headline per-sample value is at least 1) or wrong."""
+def sample_fault(record: dict[str, Any]) -> str:
+    """error, judge_error or unresolved where the sample has no score to judge it by; else ''. (Right and wrong
+    are decided on the page, by the metric the reader picks.)"""
     if record.get("error"):
         return "error"
     if record.get("judge_error"):
         return "judge_error"
-    if record.get("unresolved"):
-        return "unresolved"
-    value = record.get(headline) if headline else None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return "right" if value >= 1.0 else "wrong"
-    return "unscored"
+    return "unresolved" if record.get("unresolved") else ""
 
 
 def _text(value: Any) -> str:
@@ -126,10 +122,10 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def _record_view(record: dict[str, Any], headline: str | None, keys: list[str]) -> dict[str, Any]:
+def _record_view(record: dict[str, Any], keys: list[str]) -> dict[str, Any]:
     resps = record.get("resps") or [[]]
     filtered = record.get("filtered_resps") or []
-    return {"status": sample_status(record, headline), "prompt": _text((record.get("arguments") or {}).get("text")),
+    return {"fault": sample_fault(record), "prompt": _text((record.get("arguments") or {}).get("text")),
             "response": _text(resps[0][0] if resps and resps[0] else None),
             "filtered": _text(filtered[0] if filtered else None), "target": _text(record.get("target")),
             "metrics": {k: record[k] for k in keys if k in record}, "judge": record.get("judge"),
@@ -138,7 +134,7 @@ def _record_view(record: dict[str, Any], headline: str | None, keys: list[str]) 
 
 def collect_samples(run: LoggedRun, tasks: list[str], against: LoggedRun | None,
                     media_budget_bytes: int) -> list[dict[str, Any]]:
-    """One plain dict per logged sample of `tasks`, with B's view and the flip direction under --against."""
+    """One plain dict per logged sample of `tasks`, with B's view under --against."""
     out = []
     for task in tasks:
         headline, keys = _headline(run, task), metric_keys(run.data["results"][task])
@@ -146,15 +142,44 @@ def collect_samples(run: LoggedRun, tasks: list[str], against: LoggedRun | None,
         media = MediaSource(run, task, media_budget_bytes - sum(len(u) for s in out for u in s["media"]))
         records = sorted(run.samples(task).items())
         for (doc_id, record), thumbnails in zip(records, media.thumbnails([d for d, _ in records])):
-            sample = {"task": task, "doc_id": doc_id, "headline": headline, **_record_view(record, headline, keys)}
+            sample = {"task": task, "doc_id": doc_id, "headline": headline, **_record_view(record, keys)}
             sample["media"], sample["media_note"] = thumbnails
             if other is not None and doc_id in other:
-                sample["b"] = _record_view(other[doc_id], headline, keys)
-                a_status, b_status = sample["status"], sample["b"]["status"]
-                sample["flip"] = ("right_to_wrong" if a_status == "right" and b_status == "wrong" else
-                                  "wrong_to_right" if a_status == "wrong" and b_status == "right" else "")
+                sample["b"] = _record_view(other[doc_id], keys)
             out.append(sample)
     return out
+
+
+def prompt_warnings(samples: list[dict[str, Any]], run: LoggedRun, against: LoggedRun, tasks: list[str]) -> list[str]:
+    """What differs between the runs beyond their answers: task configs, profiles, and the prompts themselves."""
+    from ov_eval.reporting.compare import config_differences
+
+    lines = config_differences(run, against, [t for t in tasks if t in against.data["results"]])
+    shared = [s for s in samples if "b" in s]
+    differing = [s for s in shared if s["prompt"] != s["b"]["prompt"]]
+    if differing:
+        names = ", ".join(dict.fromkeys(s["task"] for s in differing))
+        lines.append(f"A and B were asked different prompts on {len(differing)} of {len(shared)} shared samples "
+                     f"({names}): their answers are not to the same question; each card shows both prompts")
+    return lines
+
+
+def metric_choices(run: LoggedRun, tasks: list[str]) -> list[str]:
+    """The metric keys of the browsed tasks, in order: what the status can follow."""
+    return list(dict.fromkeys(key for task in tasks for key in metric_keys(run.data["results"][task])))
+
+
+def resolve_status_metric(requested: str | None, choices: list[str]) -> str | None:
+    """--status_metric as a full key ('anls,none') or a metric name ('anls'); None: each task's headline."""
+    if requested is None:
+        return None
+    if requested in choices:
+        return requested
+    by_name = [key for key in choices if key.partition(",")[0] == requested]
+    if len(by_name) == 1:
+        return by_name[0]
+    raise OvEvalError(f"--status_metric: '{requested}' is not a metric of the browsed samples"
+                      f"{did_you_mean(requested, choices)}; they have: {', '.join(choices) or 'none'}")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -169,13 +194,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--against", type=Path, default=None, help="a second run: show its answers and the flips")
     parser.add_argument("--tasks", default=None, help="comma-separated tasks (default: every logged task)")
     parser.add_argument("--output", type=Path, required=True, help="the HTML file to write")
+    parser.add_argument("--status_metric", default=None,
+                        help="the metric whose per-sample value makes a sample right or wrong (default: each task's "
+                             "headline metric; the page can switch it)")
+    parser.add_argument("--right_at", type=float, default=1.0,
+                        help="a sample is right when that value is at least this (default 1)")
     parser.add_argument("--media_budget_mb", type=float, default=DEFAULT_MEDIA_BUDGET_MB,
                         help=f"total size of the embedded thumbnails (default {DEFAULT_MEDIA_BUDGET_MB:g} MB)")
     return parser
 
 
 def browse_main(argv: list[str]) -> int:
-    from ov_eval.reporting.browse_page import render_page
+    from ov_eval.reporting.browse_page import StatusRule, render_page
 
     parser = _parser()
     args, unknown = parser.parse_known_args(argv)
@@ -192,8 +222,12 @@ def browse_main(argv: list[str]) -> int:
         for task in tasks:
             if task not in logged:
                 raise OvEvalError(f"--tasks: task '{task}' is not in {run.results_path}{did_you_mean(task, logged)}")
+    choices = metric_choices(run, tasks)
+    status = StatusRule(resolve_status_metric(args.status_metric, choices), args.right_at, choices)
     samples = collect_samples(run, tasks, against, int(args.media_budget_mb * 1e6))
-    html = render_page(samples, str(run.results_path), str(against.results_path) if against else None)
+    warnings = prompt_warnings(samples, run, against, tasks) if against is not None else []
+    html = render_page(samples, str(run.results_path), str(against.results_path) if against else None, status,
+                       warnings)
     try:
         args.output.write_text(html, encoding="utf-8")
     except OSError as exc:

@@ -53,13 +53,14 @@ def path_text(path: object) -> str:
     return "/<wbr>".join(q(part) for part in str(path).split("/"))
 
 
-def page(title: str, body: str, style: str = "", script: str = "") -> str:
-    """A self-contained page (no network): the shared style, then the report's own."""
+def page(title: str, body: str, style: str = "", script: str = "", heading: str | None = None) -> str:
+    """A self-contained page (no network): the shared style, then the report's own; `heading` (default: the
+    title) above the body."""
     tail = f"<script>{script}</script>\n" if script else ""
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             f"<title>{q(title)}</title>\n<style>{BASE_STYLE}{style}</style>\n</head>\n<body>\n"
-            f"<h1>{q(title)}</h1>\n{body}\n{tail}</body>\n</html>\n")
+            f"<h1>{path_text(title if heading is None else heading)}</h1>\n{body}\n{tail}</body>\n</html>\n")
 
 
 @dataclass(frozen=True)
