@@ -185,3 +185,18 @@ def test_a_served_run_is_marked_served_in_every_format(tmp_path, capsys, fmt):
             ["A", "ckpt__tiny_20250101_120000 model: /ckpt/tiny", "published", "20250101_120000", "transformers"],
             ["B", "ckpt__tiny__served_20250101_120000 model: /ckpt/tiny (served)", "published", "20250101_120000",
              "server at http://127.0.0.1:8000/v1"]]
+
+
+@pytest.mark.parametrize("model, config_args, engine", [
+    ({"model": "llava_onevision", "engine": "vllm"}, {}, "vllm"),
+    ({"model": "llava_onevision", "model_args": {"engine": "vllm", "pretrained": "x"}}, {}, "vllm"),
+    ({"model": "llava_onevision"}, {"engine": "transformers"}, "transformers"),
+    ({"model": "llava_onevision"}, {}, "transformers"),  # before engines existed, and the reference harness
+])
+def test_the_engine_comes_from_the_model_description(tmp_path, model, config_args, engine):
+    path = write_run(tmp_path, "20250101_120000", "x", {"ai2d": task({"exact_match,none": 0.5}, (1, 1), None)})
+    data = json.loads(path.read_text())
+    data["model"] = model
+    data["config"]["model_args"].update(config_args)
+    path.write_text(json.dumps(data))
+    assert load_run(path).engine == engine

@@ -37,6 +37,7 @@ table.list th, table.list td { border-bottom: 1px solid #e3e3e3; padding: 2px 6p
   white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 table.list tr.line { cursor: pointer; } table.list tr.line:hover { background: #f3f6fa; }
 table.list col.task { width: 9em; } table.list col.doc { width: 4em; } table.list col.status { width: 6.5em; }
+table.list col.target { width: 16%; }
 table.list td.detail { white-space: normal; overflow: visible; }
 .prompt-b { color: #8a4b00; }
 """

@@ -21,13 +21,12 @@ table.data th, table.data td { border: 1px solid #ccc; padding: 3px 6px; vertica
   overflow-wrap: normal; word-break: keep-all; hyphens: none; }
 table.data th { background: #f2f2f2; text-align: left; }
 table.data tr.section th { background: #e4e9f0; }
-table.data td:first-child { position: sticky; left: 0; background: #fff; }
-table.data tr.section th { position: sticky; left: 0; }
-@media (max-width: 600px) { body { margin: .6em; } }
-table.data td.num { white-space: nowrap; }
-table.data td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.nw { white-space: nowrap; }
+table.data td:first-child, table.data tr.section th { position: sticky; left: 0; }
+table.data td:first-child { background: #fff; }
+table.data td.num { white-space: nowrap; text-align: right; font-variant-numeric: tabular-nums; }
 table.data td.wide { min-width: 10em; }
+.nw { white-space: nowrap; }
+@media (max-width: 600px) { body { margin: .6em; } }
 table.data .sub { display: block; font-size: 12px; color: #666; white-space: nowrap; }
 .pos { color: #1b7a1b; } .neg { color: #b22222; }
 .warning { background: #fff4e0; border: 1px solid #e0a040; padding: .5em .8em; border-radius: 4px; }

@@ -28,7 +28,7 @@ def _table(board: Leaderboard) -> str:
             tone = "" if is_missing(delta) or not delta else "pos" if delta > 0 else "neg"
             cells.append(Cell(run_value_text(board, label, row, missing="", with_stderr=False), numeric=True,
                               sub=tuple(sub), sub_classes=("",) * (len(sub) - 1) + (tone,)))
-        notes = board.notes[index] if index < len(board.notes) else {}
+        notes = board.notes[index]
         multiple = len(board.run_labels) > 1
         cells.append(Cell("; ".join(f"{shorts[label]}: {note}" if multiple else note
                                     for label, note in notes.items()), classes=("wide",)))

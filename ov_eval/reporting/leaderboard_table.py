@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -25,11 +25,11 @@ class Leaderboard:
     # label: stderr_column (on the published scale) and outside_column (its 95 % interval excludes the published)
     run_labels: list[str]
     reference_model: str
-    runs: list[RunFacts] = field(default_factory=list)  # in the order of run_labels
+    runs: list[RunFacts]  # in the order of run_labels
     # per frame row, in order: run label -> its note / its 95 % interval (published scale); the row's metric kind
-    notes: list[dict[str, str]] = field(default_factory=list)
-    intervals: list[dict[str, tuple[float, float]]] = field(default_factory=list)
-    kinds: list[str] = field(default_factory=list)
+    notes: list[dict[str, str]]
+    intervals: list[dict[str, tuple[float, float]]]
+    kinds: list[str]
 
     @property
     def reference_column(self) -> str:
