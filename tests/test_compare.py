@@ -218,3 +218,24 @@ def test_the_html_page_has_a_title_verdicts_and_no_split_numbers(tmp_path, capsy
     assert found["broken"] == [] and found["squeezed"] == [] and found["scrollWidth"] <= width
     assert re.findall(r"<li>([^<]*)</li>", dom) == [
         "B is better on demo_colours by 20.2 points (95 % interval 13.1 to 28.3, p &lt; 0.001, 99 documents)"]
+
+
+def test_an_mme_verdict_reads_in_points_with_an_exact_permutation_p_value():
+    import numpy as np
+
+    from ov_eval.reporting.compare import _scale_and_unit
+    from ov_eval.reporting.compare_verdict import Compared, verdict_line
+    from ov_eval.scoring.aggregations import mme_category_sum
+    from ov_eval.scoring.paired import paired_comparison
+
+    # 10 images of two questions each; B answers both questions of every image, A only the first.
+    docs = [{"category": "a" if i < 5 else "b", "question_id": f"img{i}"} for i in range(10) for _ in range(2)]
+    a, b = [1.0, 0.0] * 10, [1.0, 1.0] * 10
+    result = paired_comparison("mme_category_sum", mme_category_sum, a, b, docs, 500, np.random.default_rng(0))
+    assert (result.delta, result.n_units, result.p_value) == (300.0, 10, 2 / 2 ** 10)  # 2 of 1024 arrangements
+    scale, unit = _scale_and_unit("mme_category_sum", a + b)
+    assert (scale, unit) == (1.0, " points") and _scale_and_unit("mean", a + b) == (100.0, " points")
+    line = verdict_line(Compared("mme", "mme_perception_score,none", 20, result, scale=scale, unit=unit,
+                                 name="mme (mme_perception_score,none)"))
+    assert line == ("B is better on mme (mme_perception_score,none) by 300.0 points (95 % interval 300.0 to 300.0, "
+                    "p = 0.002, 20 documents)")

@@ -16,7 +16,7 @@ from ov_eval.reporting.compare_verdict import RULE, Compared, summary, verdict, 
 from ov_eval.reporting.html_page import Cell, page, path_text, q, run_legend, table
 from ov_eval.reporting.run_files import load_run, run_facts
 from ov_eval.scoring.paired import SIGNIFICANCE, PairedResult, paired_comparison
-from ov_eval.scoring.uncertainty import BootstrapSettings
+from ov_eval.scoring.uncertainty import MEAN_SCALES, BootstrapSettings
 
 FORMATS = ("md", "csv", "html")
 COLUMNS = ("task", "metric", "n", "left out", "A", "B", "B-A", "CI95 low", "CI95 high", "p", "test",
@@ -109,10 +109,16 @@ def _higher_is_better(run: LoggedRun, task: str, key: str) -> bool:
     return ((run.data.get("higher_is_better") or {}).get(task) or {}).get(key.partition(",")[0], True) is not False
 
 
-def _points(aggregation: str, values: list[Any]) -> float:
-    """100 where the aggregation is a plain mean of 0-1 values (differences read in percentage points)."""
+POINTS_AGGREGATIONS = frozenset(["mme_category_sum", "per_thousand"])
+
+
+def _scale_and_unit(aggregation: str, values: list[Any]) -> tuple[float, str]:
+    """How a difference reads: a mean of 0-1 values x 100 in percentage points; a percentage or a sum of
+    points as it is, in points; anything else as it is."""
     fractions = all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in values)
-    return 100.0 if aggregation in ("mean", "mmmu_accuracy") and fractions else 1.0
+    if MEAN_SCALES.get(aggregation) == 1.0 and fractions:
+        return 100.0, " points"
+    return 1.0, " points" if MEAN_SCALES.get(aggregation) == 100.0 or aggregation in POINTS_AGGREGATIONS else ""
 
 
 def compare_runs(run_a: LoggedRun, run_b: LoggedRun, tasks: list[str], settings: BootstrapSettings) -> list[Compared]:
@@ -136,7 +142,8 @@ def compare_runs(run_a: LoggedRun, run_b: LoggedRun, tasks: list[str], settings:
             result = paired_comparison(aggregation, aggregate, values_a, values_b,
                                        [samples_a[d]["doc"] for d in common], settings.iters,
                                        settings.rng(task, key))
-            rows.append(replace(base, result=result, points=_points(aggregation, values_a + values_b)))
+            scale, unit = _scale_and_unit(aggregation, values_a + values_b)
+            rows.append(replace(base, result=result, scale=scale, unit=unit))
     return rows
 
 
@@ -203,7 +210,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ov_eval compare", allow_abbrev=False,
-                     description="Compare two runs sample by sample: B - A, its paired interval, p-value, flips.")
+                     description="Compare two runs sample by sample: a verdict in words per task and metric (B differs "
+                                 "from A when the paired test gives p < 0.05), B - A, its paired interval, p-value, "
+                                 "flips.")
     parser.add_argument("run_a", type=Path, help="run A: a model folder (its newest results) or a results file")
     parser.add_argument("run_b", type=Path, help="run B, likewise")
     parser.add_argument("--tasks", default=None, help="comma-separated tasks (default: every task both runs hold)")

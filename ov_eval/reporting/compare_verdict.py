@@ -24,7 +24,8 @@ class Compared:
     metric: str
     n: int  # documents both runs scored
     result: PairedResult
-    points: float = 1.0  # 100 where per-document values are 0-1 fractions: differences read in points
+    scale: float = 1.0  # 100 where per-document values are 0-1 fractions: differences read in points
+    unit: str = ""  # " points" where the metric is a percentage or a sum of points
     higher_is_better: bool = True
     name: str = ""  # how the lines name it: the task, with the metric where the task has several
     left_out: str = "0"  # how many documents only one run scored, and why
@@ -45,9 +46,9 @@ def verdict(row: Compared) -> str:
     return BETTER if (r.delta > 0) == row.higher_is_better else WORSE
 
 
-def _number(value: float, points: float) -> str:
-    scaled = value * points
-    return f"{scaled:.1f}" if points != 1 or abs(scaled) >= 10 else f"{scaled:.2f}"
+def _number(value: float, scale: float) -> str:
+    scaled = value * scale
+    return f"{scaled:.1f}" if scale != 1 or abs(scaled) >= 10 else f"{scaled:.2f}"
 
 
 def p_text(p_value: float) -> str:
@@ -56,15 +57,15 @@ def p_text(p_value: float) -> str:
 
 def _facts(row: Compared) -> str:
     r = row.result
-    parts = [] if r.ci95 is None else [f"95 % interval {_number(r.ci95[0], row.points)} to "
-                                       f"{_number(r.ci95[1], row.points)}"]
+    parts = [] if r.ci95 is None else [f"95 % interval {_number(r.ci95[0], row.scale)} to "
+                                       f"{_number(r.ci95[1], row.scale)}"]
     parts += [] if r.p_value is None else [p_text(r.p_value)]
     return ", ".join(parts + [f"{row.n} documents"])
 
 
 def verdict_line(row: Compared) -> str:
     found, r = verdict(row), row.result
-    unit = " points" if row.points != 1 else ""
+    unit = row.unit
     if found == NOTHING:
         return f"nothing to compare on {row.name}: no document was scored in both runs"
     if found == TOO_FEW:
@@ -72,12 +73,12 @@ def verdict_line(row: Compared) -> str:
     if found == SAME:
         return f"no difference on {row.name}: both runs scored all {row.n} documents the same"
     if found == NO_TEST:
-        return f"no test on {row.name} (--bootstrap_iters 0): B-A {_number(r.delta, row.points)}{unit}"
+        return f"no test on {row.name} (--bootstrap_iters 0): B-A {_number(r.delta, row.scale)}{unit}"
     if found == NO_DIFFERENCE:
-        return f"no reliable difference on {row.name} (B-A {_number(r.delta, row.points)}{unit}, {_facts(row)})"
+        return f"no reliable difference on {row.name} (B-A {_number(r.delta, row.scale)}{unit}, {_facts(row)})"
     lower = "" if row.higher_is_better else ", lower is better"
     word = "better" if found == BETTER else "worse"
-    return f"B is {word} on {row.name} by {_number(abs(r.delta), row.points)}{unit} ({_facts(row)}{lower})"
+    return f"B is {word} on {row.name} by {_number(abs(r.delta), row.scale)}{unit} ({_facts(row)}{lower})"
 
 
 def summary(rows: list[Compared]) -> str:
