@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 from ov_eval.reporting.html_page import Bar, Cell, Chart, ChartRow, chart_svg, page, q, run_legend, table
-from ov_eval.reporting.leaderboard_table import (KIND_AXIS_MAX, KIND_ORDER, OUTSIDE_LEGEND, POINTS, Leaderboard,
-                                                 delta_column, format_value, is_missing, run_value_text,
-                                                 stderr_column)
+from ov_eval.reporting.leaderboard_table import (FRACTION, KIND_AXIS_MAX, KIND_ORDER, OTHER, OUTSIDE_LEGEND, PERCENT,
+                                                 POINTS, SCORE_0_5, Leaderboard, delta_column, format_value,
+                                                 is_missing, run_value_text, stderr_column)
 
-KIND_TITLES = {"percent": "Percent (0-100): every task with a percentage",
+KIND_TITLES = {PERCENT: "Percent (0-100): every task with a percentage",
                POINTS: "MME points (sums of the subtask scores)",
-               "score 0-5": "Judge scores (0-5)",
-               "fraction 0-1": "Fractions (0-1): tasks without a published figure",
-               "other": "Other metrics"}
+               SCORE_0_5: "Judge scores (0-5)",
+               FRACTION: "Fractions (0-1): tasks without a published figure",
+               OTHER: "Other metrics"}
+
+
 def _table(board: Leaderboard) -> str:
     shorts = {label: r.short_label for label, r in zip(board.run_labels, board.runs)}
     header = ["task", "metric", "published", *(shorts[label] for label in board.run_labels), "note"]
