@@ -215,12 +215,14 @@ def _gen_kwargs(text: str) -> dict[str, Any]:
     return values
 
 
-def _configure_logging(verbosity: str) -> None:
+def configure_logging(verbosity: str) -> int:
+    """The log level of --verbosity (an unknown one is an error); returns it."""
     level = getattr(logging, verbosity.upper(), None)
     if not isinstance(level, int):
         raise OvEvalError(f"--verbosity: '{verbosity}' is not one of DEBUG, INFO, WARNING, ERROR")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if level > logging.DEBUG:  # library progress bars and chatter would drown the run's own
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per judge or served-model request
         import datasets
         import transformers
 
@@ -228,6 +230,7 @@ def _configure_logging(verbosity: str) -> None:
         datasets.logging.set_verbosity_error()
         transformers.logging.disable_progress_bar()
         transformers.logging.set_verbosity_error()
+    return level
 
 
 def run_eval(argv: list[str]) -> int:
@@ -245,7 +248,7 @@ def run_eval(argv: list[str]) -> int:
         dist_timeout=_seconds("--dist_timeout", args.dist_timeout),
         progress_interval=_seconds("--progress_interval", args.progress_interval),
         bootstrap_iters=_bootstrap_iters(args.bootstrap_iters))
-    _configure_logging(args.verbosity)
+    configure_logging(args.verbosity)
     from ov_eval.registry import task_index
 
     if args.tasks in (None, "", "list"):

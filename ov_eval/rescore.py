@@ -212,10 +212,9 @@ def rescore_main(argv: list[str]) -> int:
     args, unknown = _parser().parse_known_args(argv)
     if unknown:
         raise OvEvalError(f"rescore: unknown argument '{unknown[0]}'")
-    level = getattr(logging, args.verbosity.upper(), None)
-    if not isinstance(level, int):
-        raise OvEvalError(f"--verbosity: '{args.verbosity}' is not one of DEBUG, INFO, WARNING, ERROR")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from ov_eval.cli import configure_logging
+
+    level = configure_logging(args.verbosity)
     if args.bootstrap_iters is not None and args.bootstrap_iters < 0:
         raise OvEvalError(f"--bootstrap_iters: must be 0 or more, got {args.bootstrap_iters}")
     if args.judge_concurrency < 1:
