@@ -23,6 +23,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                 "ov_eval.reporting.compare:compare_main"),
     "browse": ("one self-contained HTML page to read a run's samples (optionally against another run)",
                "ov_eval.reporting.browse:browse_main"),
+    "journal": ("list what a run folder's journal holds per task and configuration; --prune removes unusable answers",
+                "ov_eval.journal_report:journal_main"),
     "tiny-checkpoint": ("write a tiny random-weight OneVision checkpoint for experiments and tests",
                         "ov_eval.cli:run_tiny_checkpoint"),
 }

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import ov_eval
-from ov_eval.reporting.run_files import read_results_json
+from ov_eval.reporting.run_files import read_results_json, warn_if_newest_covers_less
 from ov_eval.errors import OvEvalError, did_you_mean
 from ov_eval.scoring.normalize import PROFILES
 
@@ -71,6 +71,7 @@ def find_results_file(path: Path) -> Path:
         found = below
     if not found:
         raise OvEvalError(f"{path}: no *_results.json found")
+    warn_if_newest_covers_less(found)
     return found[-1]  # names start with the date: the newest sorts last
 
 
