@@ -25,6 +25,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                "ov_eval.reporting.browse:browse_main"),
     "journal": ("list what a run folder's journal holds per task and configuration; --prune removes unusable answers",
                 "ov_eval.journal_report:journal_main"),
+    "prepare": ("download and prepare tasks' datasets and videos for offline runs; prints sizes, checks offline",
+                "ov_eval.prepare:prepare_main"),
     "tiny-checkpoint": ("write a tiny random-weight OneVision checkpoint for experiments and tests",
                         "ov_eval.cli:run_tiny_checkpoint"),
 }
