@@ -2,7 +2,7 @@
 
 - mmmu_test -> `mmmu_test_for_submission.json`: {id: raw stripped response} (published) or {id: parsed answer}
   (corrected: the letter for multiple choice, "" when unresolved; the list of normalised predictions for open
-  questions), release_rules.md §1 mmmu_test.
+  questions), docs/scoring_rules.md §1 mmmu_test.
 - egoschema / egoschema_subset -> `inference_results_egoschema_MC.json` / `inference_results_egoschema_subset_MC.json`:
   {video_idx: option index}, -1 when unresolved (§0.7); the corrected profile writes none for the subset.
   The reference appends a timestamp to the name; ov_eval does not, so regenerating from a run's logs gives a
