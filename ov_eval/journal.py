@@ -31,11 +31,13 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def request_facets(model_identity: str, task_hash: str, text: str, media_digests: list[str],
-                   generation: dict[str, Any]) -> dict[str, Any]:
-    """The parts of a request key, as the journal records them beside each answer."""
-    return {"model": model_identity, "task_config": task_hash, "prompt": digest(text),
-            "media": digest(json.dumps(media_digests)), "generation": generation, "pad_images": False}
+def request_identity(model_identity: str, task_hash: str, doc_id: int, text: str, media_digests: list[str],
+                     generation: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A request's journal key, and its parts (facets) as the journal records them beside each answer."""
+    material = json.dumps([model_identity, task_hash, doc_id, text, media_digests, generation])
+    facets = {"model": model_identity, "task_config": task_hash, "prompt": digest(text),
+              "media": digest(json.dumps(media_digests)), "generation": generation, "pad_images": False}
+    return hashlib.sha256(material.encode()).hexdigest()[:24], facets
 
 
 def mismatch_reason(wanted: dict[str, Any], journaled: list[dict[str, Any] | None]) -> str:

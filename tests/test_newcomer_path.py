@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import subprocess_env
+from conftest import REPO, subprocess_env
 from ov_eval.reporting.results import model_folder_name
 from ov_eval.run_folder import run_folder_name
 
@@ -37,17 +37,32 @@ def test_a_relative_checkpoint_run_is_found_by_the_readmes_leaderboard_glob(tiny
     assert "n=2/8" in row and folder in board.stdout  # the run's column, named after its folder
 
 
+def _installed_package_is_this_checkout() -> bool:
+    env = subprocess_env()
+    env["PYTHONPATH"] = ""
+    found = subprocess.run([sys.executable, "-c", "import ov_eval; print(ov_eval.__file__)"], cwd="/", env=env,
+                           capture_output=True, text=True).stdout.strip()
+    return found == str(REPO / "ov_eval" / "__init__.py")
+
+
+@pytest.mark.skipif(not _installed_package_is_this_checkout(),
+                    reason="the environment's installed ov_eval is another checkout (a helper worktree)")
 @pytest.mark.parametrize("init", [None, "", "raise SystemExit('the wrong ov_eval was imported')\n"])
 def test_a_folder_named_ov_eval_in_the_working_directory_does_not_replace_the_package(tmp_path, init):
+    """As a user runs it: the installed package only (nothing on PYTHONPATH), from a folder holding `ov_eval/`."""
     (tmp_path / "ov_eval").mkdir()
     if init is not None:
         (tmp_path / "ov_eval" / "__init__.py").write_text(init)
-    result = ov_eval(["--tasks", "list"], cwd=tmp_path)
+    env = subprocess_env()
+    env["PYTHONPATH"] = ""
+    result = subprocess.run([sys.executable, "-m", "ov_eval", "--tasks", "list"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
     if init and "SystemExit" in init:  # a package of its own that runs code on import: it ran, and said so
         assert (result.returncode, result.stderr) == (1, "the wrong ov_eval was imported\n")
         return
     assert result.returncode == 0, result.stderr
-    assert "  demo_colours" in result.stdout or " demo_colours " in result.stdout
+    assert f"  mmmu_val                                900  ({REPO / 'tasks/mmmu/mmmu_val.yaml'})" in \
+        result.stdout.splitlines()
 
 
 def test_run_folder_names(tmp_path, monkeypatch):
@@ -69,3 +84,17 @@ def test_run_folder_names(tmp_path, monkeypatch):
     assert run_folder_name("../.hidden/ckpt") == f"hidden__ckpt-{digest(tmp_path / '.hidden' / 'ckpt')}"
     assert model_folder_name("llava_onevision", {"pretrained": "../a/final"}) == a
     assert model_folder_name("llava_onevision", {}) == "llava_onevision"
+
+
+def test_the_demos_next_commands_name_the_python_as_the_user_types_it(tmp_path, monkeypatch):
+    from ov_eval.demo.__main__ import this_python
+
+    venv_python = tmp_path / ".venv" / "bin" / "python"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.touch()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "executable", str(venv_python))
+    assert this_python() == ".venv/bin/python"  # what `make demo` runs, typed from the repository folder
+    monkeypatch.setattr(sys, "executable", "/opt/elsewhere/bin/python3")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert this_python() == "/opt/elsewhere/bin/python3"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ov_eval.errors import OvEvalError
+from ov_eval.reporting.run_files import warn_if_newest_covers_less
 from ov_eval.scoring.choice import egoschema_parse_choice
 from ov_eval.scoring.normalize import strip_reasoning_blocks
 from ov_eval.scoring.text_metrics import mmmu_parse_open_response
@@ -117,6 +118,7 @@ def submissions_from_log(run_dir: Path, out_dir: Path | None = None, tasks: list
     results_files = sorted(run_dir.glob("*_results.json"))
     if not results_files:
         raise OvEvalError(f"{run_dir}: no *_results.json file (is this a run folder?)")
+    warn_if_newest_covers_less(results_files)
     results_path = results_files[-1]
     date = results_path.name[: -len("_results.json")]
     try:
