@@ -1,6 +1,7 @@
 """What a full sweep costs: visual and text tokens of the 28 benchmarks, prefill FLOPs and wall time per model size.
 
     python bench/sweep_estimate.py [--gpus 8 64] [--prefill_mfu 0.4] [--decode_bw_efficiency 0.6] [--batch_size 1]
+    python bench/sweep_estimate.py --groups   # the README's tables: one per sweep group, per benchmark
 
 Nothing here is measured: there is no GPU run of a real checkpoint to take a throughput from, so the time comes
 from a roofline. Sources of each figure:
@@ -79,6 +80,8 @@ WORKLOADS = [  # image sizes: typical of each source (assumed); rows: published
     Workload("mme", "mme", 2374, ("image", (640, 480)), 30, MCQ),
     Workload("realworldqa", "realworldqa", 765, ("image", (1920, 1080)), 60, MCQ),
     Workload("mathvista_testmini_format", "mathvista_testmini", 1000, ("image", (600, 400)), 90, 10),
+    Workload("mathvista_testmini_cot", "mathvista_testmini", 1000, ("image", (600, 400)), 90, 250),
+    Workload("mathvista_testmini_solution", "mathvista_testmini", 1000, ("image", (600, 400)), 90, 250),
     Workload("llava_in_the_wild", "llava_in_the_wild", 60, ("image", (1024, 768)), 25, 250),
     Workload("mmvet", "mmvet", 218, ("image", (1024, 768)), 25, 80),
     Workload("mmbench_en_dev", "mmbench_en_dev", 4329, ("image", (512, 512)), 100, MCQ),
@@ -144,13 +147,83 @@ MODELS = [  # Qwen2 configurations of the three OneVision sizes
 ]
 
 
+# Download sizes (GB) where a source gives them: the dataset repo's size on its hub page (ai2d, ChartQA, MME) or
+# the archive sizes of /work/shared/reference/datasets.md (VideoChatGPT's videos.zip, which video_dc499 reads
+# too, NExTQA's videos.zip); None: not known here (`ov_eval prepare` prints what it downloaded).
+DOWNLOAD_GB = {"ai2d": 0.139, "chartqa": 0.073, "mme": 0.864, "videochatgpt_gen": 11.3, "nextqa_mc_test": 6.49}
+SAME_VIDEOS = {"videochatgpt_temporal": "videochatgpt_gen", "videochatgpt_consistency": "videochatgpt_gen",
+               "video_dc499": "videochatgpt_gen"}  # tasks reading another task's video archive
+# LLM-judge calls per document: the judge kinds of each task's YAML; "up to": asked only when rules fail
+JUDGE_CALLS = {"llava_in_the_wild": (1, ""), "mmvet": (1, ""), "mathvista_testmini": (1, "up to "),
+               "mmbench_en_dev": (1, "up to "), "mathverse_vision_intensive": (2, ""),
+               "mathverse_vision_only": (2, ""), "activitynetqa": (1, ""), "videochatgpt_gen": (3, ""),
+               "videochatgpt_temporal": (1, ""), "videochatgpt_consistency": (1, ""), "video_dc499": (1, "")}
+SWEEPS = ("onevision_image", "onevision_video", "onevision_interleave")
+
+
+def process_seconds(model: ModelSize, workloads: list[Workload], args: argparse.Namespace) -> tuple[float, float, float]:
+    """(prefill FLOPs, prefill seconds, decode seconds) of one process running `workloads`."""
+    peak = PEAK_BF16_TFLOPS["H100"] * 1e12
+    flops = model.flops()
+    prefill = sum(w.rows * flops.sample(w.text_tokens() + w.visual_tokens(), 0, w.vision_passes()) for w in workloads)
+    step_s = max(model.language_bytes() / (H100_HBM_BYTES_PER_S * args.decode_bw_efficiency),
+                 model.layers * KERNELS_PER_LAYER * LAUNCH_S) / args.batch_size
+    decode_s = sum(w.rows * max(w.answer_tokens - 1, 0) for w in workloads) * step_s
+    return prefill, prefill / (peak * args.prefill_mfu), decode_s
+
+
+def _size(gb: float | None) -> str:
+    if gb is None:
+        return "?"
+    return f"{gb * 1000:.0f} MB" if gb < 1 else f"{gb:.1f} GB"
+
+
+def group_tables(args: argparse.Namespace) -> str:
+    """One Markdown table per sweep group: per task, documents, download, disk, judge calls, hours on 8 GPUs."""
+    from ov_eval.registry import task_index
+
+    index = task_index()
+    out = []
+    for group in SWEEPS:
+        members = index.expand([group])
+        rows = [w for w in WORKLOADS if w.task in members]
+        tasks = list(dict.fromkeys(w.task for w in rows))
+        out += [f"**{group}** ({len(tasks)} tasks; hours on 8 GPUs are ESTIMATES from a roofline, not measured; "
+                "72B: 2 processes of 4 GPUs)", "",
+                "| task | documents | download | disk | judge calls | 0.5B h | 7B h | 72B h |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        totals = [0, 0.0, 0.0, 0.0]
+        for task in tasks:
+            parts = [w for w in rows if w.task == task]
+            documents = sum(w.rows for w in parts)
+            download = DOWNLOAD_GB.get(task)
+            calls, bound = JUDGE_CALLS.get(task, JUDGE_CALLS.get(parts[0].benchmark, (0, "")))
+            hours = []
+            for i, model in enumerate(MODELS):
+                _, prefill_s, decode_s = process_seconds(model, parts, args)
+                processes = 8 // model.gpus_per_process
+                hours.append((prefill_s + decode_s) / processes / 3600)
+                totals[i + 1] += hours[-1]
+            totals[0] += documents
+            sizes = ([f"{SAME_VIDEOS[task]}'s"] * 2 if task in SAME_VIDEOS
+                     else [_size(download), _size(download and 2 * download)])
+            out.append(f"| {task} | {documents} | {sizes[0]} | {sizes[1]} | "
+                       f"{bound}{calls * documents if calls else 0} | " + " | ".join(f"{h:.2f}" for h in hours) + " |")
+        out += [f"| **total** | {totals[0]} | | | | " + " | ".join(f"{h:.1f}" for h in totals[1:]) + " |", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gpus", type=int, nargs="+", default=[8, 64])
     parser.add_argument("--prefill_mfu", type=float, default=0.4, help="share of the bf16 peak reached in prefill")
     parser.add_argument("--decode_bw_efficiency", type=float, default=0.6, help="share of HBM bandwidth in decode")
     parser.add_argument("--batch_size", type=int, default=1, help="samples sharing each decode step's weight read")
+    parser.add_argument("--groups", action="store_true", help="print one Markdown table per sweep group")
     args = parser.parse_args(argv)
+    if args.groups:
+        print(group_tables(args), end="")
+        return
     peak = PEAK_BF16_TFLOPS["H100"] * 1e12
 
     print(f"{'task':<36} {'media (assumed)':<20} {'rows':>6} {'visual/s':>8} {'text/s':>6} {'visual tok':>11} {'text tok':>9}")
@@ -173,13 +246,7 @@ def main(argv: list[str] | None = None) -> None:
           + "  ".join(f"{g:>3} GPUs: procs  wall" for g in args.gpus))
     print(f"{'':<6} {'PFLOP':>10} {'proc-h':>9} {'proc-h':>9} {'samples/s':>11}")
     for model in MODELS:
-        flops = model.flops()
-        prefill = sum(w.rows * flops.sample(w.text_tokens() + w.visual_tokens(), 0, w.vision_passes())
-                      for w in WORKLOADS)
-        prefill_s = prefill / (peak * args.prefill_mfu)
-        step_s = max(model.language_bytes() / (H100_HBM_BYTES_PER_S * args.decode_bw_efficiency),
-                     model.layers * KERNELS_PER_LAYER * LAUNCH_S) / args.batch_size
-        decode_s = sum(w.rows * max(w.answer_tokens - 1, 0) for w in WORKLOADS) * step_s
+        prefill, prefill_s, decode_s = process_seconds(model, WORKLOADS, args)
         process_s = prefill_s + decode_s  # one process computes at one GPU's rate, whatever its share of GPUs
         walls = []
         for gpus in args.gpus:

@@ -23,6 +23,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                 "ov_eval.reporting.compare:compare_main"),
     "browse": ("one self-contained HTML page to read a run's samples (optionally against another run)",
                "ov_eval.reporting.browse:browse_main"),
+    "journal": ("list what a run folder's journal holds per task and configuration; --prune removes unusable answers",
+                "ov_eval.journal_report:journal_main"),
+    "prepare": ("download and prepare tasks' datasets and videos for offline runs; prints sizes, checks offline",
+                "ov_eval.prepare:prepare_main"),
     "tiny-checkpoint": ("write a tiny random-weight OneVision checkpoint for experiments and tests",
                         "ov_eval.cli:run_tiny_checkpoint"),
 }
@@ -215,12 +219,14 @@ def _gen_kwargs(text: str) -> dict[str, Any]:
     return values
 
 
-def _configure_logging(verbosity: str) -> None:
+def configure_logging(verbosity: str) -> int:
+    """The log level of --verbosity (an unknown one is an error); returns it."""
     level = getattr(logging, verbosity.upper(), None)
     if not isinstance(level, int):
         raise OvEvalError(f"--verbosity: '{verbosity}' is not one of DEBUG, INFO, WARNING, ERROR")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if level > logging.DEBUG:  # library progress bars and chatter would drown the run's own
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per judge or served-model request
         import datasets
         import transformers
 
@@ -228,6 +234,7 @@ def _configure_logging(verbosity: str) -> None:
         datasets.logging.set_verbosity_error()
         transformers.logging.disable_progress_bar()
         transformers.logging.set_verbosity_error()
+    return level
 
 
 def run_eval(argv: list[str]) -> int:
@@ -245,7 +252,7 @@ def run_eval(argv: list[str]) -> int:
         dist_timeout=_seconds("--dist_timeout", args.dist_timeout),
         progress_interval=_seconds("--progress_interval", args.progress_interval),
         bootstrap_iters=_bootstrap_iters(args.bootstrap_iters))
-    _configure_logging(args.verbosity)
+    configure_logging(args.verbosity)
     from ov_eval.registry import task_index
 
     if args.tasks in (None, "", "list"):

@@ -99,7 +99,7 @@ class MetricSpec(Strict):
 
 
 class JudgeSpec(Strict):
-    """An LLM-judge step of the scoring stage (release_rules §4); the client lives in ov_eval.judges."""
+    """An LLM-judge step of the scoring stage (docs/scoring_rules.md §4); the client lives in ov_eval.judges."""
 
     kind: list[str] = Field(min_length=1)  # judge kinds, in the order they run
     model: str  # the judge model of the reference run, recorded with the results

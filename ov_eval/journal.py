@@ -1,18 +1,69 @@
 """Append-only per-rank journal of responses: a killed run resumes where it stopped.
 
 Each line is one Response keyed by its request key, which already encodes the model, the task config, the
-document, the prompt, the media and the generation settings; a key that does not match is simply not reused.
+document, the prompt, the media and the generation settings; a key that does not match is not reused. Each line
+also carries those parts one by one (its `facets`), so that a run can say why a journaled answer of the same
+document was not reused, and `ov_eval journal` can list and prune what the journal holds.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+from collections import Counter
 from pathlib import Path
+from typing import Any, Iterable
 
-from ov_eval.types import Response
+from ov_eval.types import Request, Response
 
 log = logging.getLogger(__name__)
+
+# What a journal key is made of, most specific first: the reason a journaled answer is not reused names them.
+FACET_NAMES = {"model": "the model (checkpoint, or model arguments that change answers)",
+               "generation": "the generation settings", "prompt": "the task's prompt",
+               "media": "the task's images or videos", "pad_images": "the sample's sticky-pad encoding",
+               "task_config": "the task's configuration (YAML or hooks)"}
+UNRECORDED = "they were made by an earlier ov_eval, which did not record what they were made with"
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def request_identity(model_identity: str, task_hash: str, doc_id: int, text: str, media_digests: list[str],
+                     generation: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A request's journal key, and its parts (facets) as the journal records them beside each answer."""
+    material = json.dumps([model_identity, task_hash, doc_id, text, media_digests, generation])
+    facets = {"model": model_identity, "task_config": task_hash, "prompt": digest(text),
+              "media": digest(json.dumps(media_digests)), "generation": generation, "pad_images": False}
+    return hashlib.sha256(material.encode()).hexdigest()[:24], facets
+
+
+def mismatch_reason(wanted: dict[str, Any], journaled: list[dict[str, Any] | None]) -> str:
+    """Why no answer journaled for a document fits a request with `wanted` facets, in words. A changed task YAML
+    also changes the task's configuration: that is named only when nothing more specific differs."""
+    if not journaled or all(facets is None for facets in journaled):
+        return UNRECORDED
+    differences = []
+    for facets in filter(None, journaled):
+        changed = [name for name in FACET_NAMES if facets.get(name) != wanted.get(name)]
+        differences.append([name for name in changed if name != "task_config"] or changed)
+    changed = min(differences, key=len)
+    if not changed:
+        return "ov_eval's journal keys changed since they were made"
+    names = [FACET_NAMES[name] for name in changed]
+    return (" and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names) +
+            " changed since they were made")
+
+
+def reuse_summary(requests: list[Request], reused: int, reasons: Counter) -> str:
+    """`0 of 20 answers reused: the task's prompt changed since they were made`, with a count per reason when
+    several apply or some documents had no journaled answer at all."""
+    missed = len(requests) - reused
+    parts = [reason if len(reasons) == 1 and count == missed else f"{reason} ({count} answer{'s' * (count != 1)})"
+             for reason, count in reasons.most_common()]
+    return f"{reused} of {len(requests)} answers reused: " + "; ".join(parts)
 
 
 class Journal:
@@ -22,6 +73,7 @@ class Journal:
         self.path = folder / f"rank{rank}.jsonl"
         self._file = None
         self._keys: set[str] | None = None  # every journaled key, once loaded
+        self._facets: dict[tuple[str, int], list[dict[str, Any] | None]] = {}  # (task, doc) -> its records' facets
 
     def load(self) -> dict[str, Response]:
         """Every complete record of every rank's journal (a run may resume with another process count).
@@ -29,21 +81,31 @@ class Journal:
         A line that is not a record (cut short by a kill, bytes that are not UTF-8 from a torn write or a bad
         block) is skipped; each load logs how many lines it skipped."""
         records: dict[str, Response] = {}
+        self._facets = {}
         skipped = 0
-        for path in sorted(self.folder.glob("rank*.jsonl")):
-            with path.open("rb") as handle:
-                for line in handle:
-                    try:
-                        response = Response.from_dict(json.loads(line.decode("utf-8")))
-                    except (ValueError, TypeError):
-                        skipped += 1
-                        continue
-                    if response.error is None:
-                        records[response.key] = response
+        for line in journal_lines(self.folder):
+            record = parse_record(line)
+            if record is None:
+                skipped += 1
+                continue
+            response, facets = record
+            if response.error is None:
+                records[response.key] = response
+                self._facets.setdefault((response.task, response.doc_id), []).append(facets)
         log.log(logging.WARNING if skipped else logging.INFO, "journal %s: %d responses loaded, %d unreadable "
                 "line(s) skipped", self.folder, len(records), skipped)
         self._keys = set(records)
         return records
+
+    def unreused(self, todo: Iterable[Request]) -> Counter:
+        """Of requests without a journaled answer, those whose document has journaled answers made otherwise:
+        how many per reason (see mismatch_reason). Call after load()."""
+        reasons: Counter = Counter()
+        for request in todo:
+            journaled = self._facets.get((request.task, request.doc_id))
+            if journaled:
+                reasons[mismatch_reason(request.facets, journaled)] += 1
+        return reasons
 
     @property
     def records(self) -> int:
@@ -52,12 +114,13 @@ class Journal:
             self.load()
         return len(self._keys)
 
-    def append(self, response: Response) -> None:
+    def append(self, response: Response, facets: dict[str, Any] | None = None) -> None:
         if self._file is None:
             self._file = self.path.open("a", encoding="utf-8")
             if self.path.stat().st_size and not self._ends_with_newline():
                 self._file.write("\n")  # never glue a new record onto a cut-short one
-        self._file.write(json.dumps(response.to_dict(), ensure_ascii=False) + "\n")
+        record = response.to_dict() | ({"facets": facets} if facets else {})
+        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
         self._file.flush()
         if self._keys is not None:
             self._keys.add(response.key)
@@ -71,3 +134,21 @@ class Journal:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def journal_lines(folder: Path) -> Iterable[bytes]:
+    """Every line of every rank's journal in `folder`, as bytes."""
+    for path in sorted(folder.glob("rank*.jsonl")):
+        with path.open("rb") as handle:
+            yield from handle
+
+
+def parse_record(line: bytes) -> tuple[Response, dict[str, Any] | None] | None:
+    """A journal line's response and facets (None for a line written before facets were recorded); None for a
+    line that is not a record (cut short by a kill, bytes that are not UTF-8)."""
+    try:
+        data = json.loads(line.decode("utf-8"))
+        facets = data.pop("facets", None) if isinstance(data, dict) else None
+        return Response.from_dict(data), facets if isinstance(facets, dict) else None
+    except (ValueError, TypeError, AttributeError):
+        return None

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import ov_eval
-from ov_eval.reporting.run_files import read_results_json
+from ov_eval.reporting.run_files import read_results_json, warn_if_newest_covers_less
 from ov_eval.errors import OvEvalError, did_you_mean
 from ov_eval.scoring.normalize import PROFILES
 
@@ -71,6 +71,7 @@ def find_results_file(path: Path) -> Path:
         found = below
     if not found:
         raise OvEvalError(f"{path}: no *_results.json found")
+    warn_if_newest_covers_less(found)
     return found[-1]  # names start with the date: the newest sorts last
 
 
@@ -212,10 +213,9 @@ def rescore_main(argv: list[str]) -> int:
     args, unknown = _parser().parse_known_args(argv)
     if unknown:
         raise OvEvalError(f"rescore: unknown argument '{unknown[0]}'")
-    level = getattr(logging, args.verbosity.upper(), None)
-    if not isinstance(level, int):
-        raise OvEvalError(f"--verbosity: '{args.verbosity}' is not one of DEBUG, INFO, WARNING, ERROR")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from ov_eval.cli import configure_logging
+
+    level = configure_logging(args.verbosity)
     if args.bootstrap_iters is not None and args.bootstrap_iters < 0:
         raise OvEvalError(f"--bootstrap_iters: must be 0 or more, got {args.bootstrap_iters}")
     if args.judge_concurrency < 1:

@@ -9,13 +9,31 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Iterator
 
 from ov_eval.errors import OvEvalError
 
 LOCK_NAME = ".lock"
+_UNSAFE = re.compile(r"[\"<>:/|\\?*\[\]]+")  # the reference's set of characters made `__`
+
+
+def run_folder_name(name: str) -> str:
+    """The folder a model's runs go to, under --output_path.
+
+    A hub id keeps the reference's name (`lmms-lab/x` -> `lmms-lab__x`). A local checkpoint is named from its
+    resolved path, so `pretrained=../x`, `./x` and `/abs/x` share one folder from any working directory: its last
+    two components and 8 hex digits of the whole resolved path (two checkpoints `a/run/final` and `b/run/final`
+    stay apart). No name starts with a dot (`..__x` would be hidden from `logs/*/`); "" when nothing is left."""
+    local = Path(name).expanduser()
+    if name and local.exists():
+        resolved = local.resolve()
+        digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:8]
+        name = "__".join(resolved.parts[-2:] if len(resolved.parts) > 2 else resolved.parts[-1:]) + f"-{digest}"
+    return _UNSAFE.sub("__", name).strip("_").lstrip("._")
 
 
 def create_output_folder(folder: Path, output_path: str) -> None:

@@ -15,7 +15,7 @@ from tqdm import tqdm
 from ov_eval.distributed import DEFAULT_PROGRESS_INTERVAL_S, DEFAULT_TIMEOUT_S, ProcessLayout, ProgressLog
 from ov_eval.errors import OvEvalError, RunInterrupted, did_you_mean
 from ov_eval.generate import run_requests
-from ov_eval.journal import Journal
+from ov_eval.journal import Journal, reuse_summary
 from ov_eval.judges.reference_prompts import ReferencePrompts
 from ov_eval.models.base import adapter_class, parse_model_args
 from ov_eval.models.sticky_pad import ordered_samples, sticky_pad_keys
@@ -112,16 +112,20 @@ def _generate_task(task: Task, config: RunConfig, adapter: Any, layout: ProcessL
     requests, unusable = _task_requests(task, config, adapter, layout)
     requests = [r.with_pad_images() if r.key in pad_keys else r for r in requests]
     todo = [r for r in requests if r.key not in finished]
-    if len(todo) < len(requests):
+    unreused = journal.unreused(todo)
+    if unreused:  # journaled answers exist for these documents, made otherwise: never regenerate silently
+        log.warning("task %s: %s", task.name, reuse_summary(requests, len(requests) - len(todo), unreused))
+    elif len(todo) < len(requests):
         log.info("task %s: %d of %d samples taken from the journal", task.name, len(requests) - len(todo),
                  len(requests))
+    facets = {r.key: r.facets for r in todo}
     fresh: dict[str, Response] = {}
     progress.start_task(task.name, len(requests), len(requests) - len(todo))
     with tqdm(total=len(requests), initial=len(requests) - len(todo), desc=task.name, unit="sample",
               disable=not layout.is_main, dynamic_ncols=True) as bar:
         for response in run_requests(adapter, todo, config.batch_size, config.workers):
             if response.error is None:
-                journal.append(response)
+                journal.append(response, facets.get(response.key))
             fresh[response.key] = response
             bar.update()
             progress.advance()

@@ -1,7 +1,6 @@
 """A task built from its YAML: documents, prompts, media references, targets, and scoring."""
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import inspect
 import json
@@ -19,6 +18,7 @@ from ov_eval.data.datasets import DatasetSource, dataset_fingerprint, load_split
 from ov_eval.data.media import media_digest, resolve_image_paths
 from ov_eval.data.video_archives import VideoPathError, prepare_video_folder, resolve_video
 from ov_eval.errors import OvEvalError, did_you_mean
+from ov_eval.journal import request_identity
 from ov_eval.pipeline import SampleFailure
 from ov_eval.scoring import registry as scoring
 from ov_eval.scoring.normalize import strip_reasoning_blocks
@@ -276,10 +276,9 @@ class Task:
         doc = self.doc(doc_id)
         text = self.text(doc, doc_id)
         media = self.media(doc, doc_id)
-        key_material = json.dumps([model_identity, self.hash, doc_id, text, [media_digest(m) for m in media],
-                                   generation.to_dict()])
-        key = hashlib.sha256(key_material.encode()).hexdigest()[:24]
-        return Request(self.name, doc_id, text, media, generation, key)
+        key, facets = request_identity(model_identity, self.hash, doc_id, text, [media_digest(m) for m in media],
+                                       generation.to_dict())
+        return Request(self.name, doc_id, text, media, generation, key, facets=facets)
 
     # ---- scoring ----------------------------------------------------------------------------------
     def target(self, doc: dict[str, Any]) -> Any:

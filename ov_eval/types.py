@@ -76,11 +76,12 @@ class Request:
     generation: GenerationSettings
     key: str  # identity of (model, task config, doc, prompt, settings): the journal key
     pad_images: bool = False  # encode a single image as one pad tile (sticky pad, ov_eval.models.sticky_pad)
+    facets: dict[str, Any] = field(default_factory=dict, compare=False)  # the key's parts (ov_eval.journal)
 
     def with_pad_images(self) -> "Request":
         """This request with its image encoded in pad mode, under a key of its own (the output differs)."""
         key = hashlib.sha256(f"{self.key}|pad".encode()).hexdigest()[:24]
-        return dataclasses.replace(self, pad_images=True, key=key)
+        return dataclasses.replace(self, pad_images=True, key=key, facets=self.facets | {"pad_images": True})
 
 
 @dataclass(frozen=True)

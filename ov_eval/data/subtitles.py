@@ -1,4 +1,4 @@
-"""Video-MME subtitles: the SRT lines on screen at the sampled frames (release_rules.md §2 videomme_w_subtitle).
+"""Video-MME subtitles: the SRT lines on screen at the sampled frames (docs/scoring_rules.md §2 videomme_w_subtitle).
 
 The reference deduplicates the collected lines through a Python `set` and prints them in set order, which
 changes with PYTHONHASHSEED; ov_eval prints them in order of first appearance (by sampled frame, then by

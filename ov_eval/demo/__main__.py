@@ -7,6 +7,8 @@ folder or hub id for real numbers.
 from __future__ import annotations
 
 import argparse
+import shutil
+import sys
 from pathlib import Path
 
 from ov_eval.cli import main as cli_main
@@ -37,10 +39,21 @@ def main() -> int:
                        "--output_path", args.output_path, "--verbosity", "WARNING"])
     if status == 0:
         run = Path(args.output_path) / model_folder_name("llava_onevision", {"pretrained": pretrained})
+        python = this_python()
         print("Next, look at the samples, or compare this run with another one (e.g. a second --output_path):\n"
-              f"  python -m ov_eval browse {run} --output {run}/report.html\n"
-              f"  python -m ov_eval compare {run} OTHER_RUN_FOLDER")
+              f"  {python} -m ov_eval browse {run} --output {run}/report.html\n"
+              f"  {python} -m ov_eval compare {run} OTHER_RUN_FOLDER\n"
+              f"  {python} -m ov_eval leaderboard '{Path(args.output_path)}/*/'")
     return status
+
+
+def this_python() -> str:
+    """The interpreter as the user can type it from here: `.venv/bin/python` after `make demo`."""
+    executable = Path(sys.executable)
+    try:
+        return str(executable.relative_to(Path.cwd()))
+    except ValueError:
+        return "python" if shutil.which("python") == str(executable) else str(executable)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Verdict parsers: a judge's reply text -> a parsed verdict, or VerdictParseError.
 
-Pure functions. Successful verdicts are read as lmms-eval v0.2.2 reads them (release_rules.md §4); where the
+Pure functions. Successful verdicts are read as lmms-eval v0.2.2 reads them (docs/scoring_rules.md §4); where the
 reference turns an unreadable reply into a score (0, "no", [-1, -1]) these raise instead, so the stage can
 ask again and finally count a failure.
 """

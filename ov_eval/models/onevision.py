@@ -70,7 +70,7 @@ class OneVisionAdapter:
                               f"not '{self.video_decode_backend}'")
         if str(args["sticky_pad"]).lower() not in ("true", "false"):
             raise OvEvalError(f"--model_args: sticky_pad must be true or false, not '{args['sticky_pad']}'")
-        self.sticky_pad = str(args["sticky_pad"]).lower() == "true"  # release_rules.md §0.8, see sticky_pad.py
+        self.sticky_pad = str(args["sticky_pad"]).lower() == "true"  # docs/scoring_rules.md §0.8, see sticky_pad.py
         loaded = load_checkpoint(str(args["pretrained"]), dtype=str(args["dtype"]),
                                  attn_implementation=args["attn_implementation"], device=device,
                                  device_map=args["device_map"], gpus_per_process=args["gpus_per_process"])

@@ -1,4 +1,4 @@
-"""Sticky pad mode (release_rules.md §0.8), reproduced on request (`sticky_pad=true`).
+"""Sticky pad mode (docs/scoring_rules.md §0.8), reproduced on request (`sticky_pad=true`).
 
 The release-era adapter switches the shared model config to `pad` on its first multi-image sample and never
 switches back, so every later image sample of that process is encoded as one padded 384x384 tile (729 tokens,

@@ -4,12 +4,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import ov_eval
+from ov_eval.run_folder import run_folder_name
 from ov_eval.reporting.run_files import companion_key, metric_keys
 from ov_eval.scoring.score import TaskScores
 from ov_eval.scoring.uncertainty import ANALYTIC_METHOD, BOOTSTRAP_METHOD, MEAN_SCALES, BootstrapSettings, \
@@ -21,10 +21,9 @@ SERVED_FOLDER_SUFFIX = "__served"
 
 
 def model_folder_name(model: str, model_args: dict[str, str]) -> str:
-    """The reference's folder name: the pretrained id (a served model's name) with path separators made safe."""
+    """The run folder's name: the pretrained id or path (a served model's name), see run_folder_name."""
     name = model_args.get("pretrained") or model_args.get("model") or model
-    folder = re.sub(r"[\"<>:/|\\?*\[\]]+", "__", name).strip("_") or model
-    return served_folder_name(model, folder)
+    return served_folder_name(model, run_folder_name(name) or model)
 
 
 def served_folder_name(model: str, folder: str) -> str:

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ov_eval.errors import OvEvalError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -160,3 +163,38 @@ def _engine(data: dict[str, Any], config: dict[str, Any], served: bool) -> str:
         base_url = described.get("base_url") or _model_args(config).get("base_url")
         return f"server at {base_url}" if base_url else "server"
     return "transformers"
+               rescored_from=str(rescored["date"]) if rescored.get("date") else None)
+
+
+def _coverage(path: Path) -> dict[str, int] | None:
+    """Task -> documents scored, of a results file (None when it cannot be read)."""
+    try:
+        data = read_results_json(path)
+        counts = _n_samples(path, data)
+    except OvEvalError:
+        return None
+    return {task: counts.get(task, (0, 0))[0] for task in data["results"]}
+
+
+def warn_if_newest_covers_less(found: list[Path]) -> None:
+    """`found`: one folder's results files, oldest first. The newest is what browse, rescore and compare read; a
+    `--limit` run or a one-task rescore after a full run covers less than an older file, so say so."""
+    if len(found) < 2:
+        return
+    newest = _coverage(found[-1])
+    if newest is None:
+        return
+    for older in reversed(found[:-1]):
+        coverage = _coverage(older)
+        if coverage is None:
+            continue
+        missing = sorted(set(coverage) - set(newest))
+        fewer = sorted(t for t in coverage if t in newest and newest[t] < coverage[t])
+        if missing or fewer:
+            what = [f"lacks {len(missing)} of that file's tasks ({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''})"
+                    ] if missing else []
+            what += [f"has fewer documents of {t} ({newest[t]} against {coverage[t]})" for t in fewer[:3]]
+            log.warning("%s: the newest results file %s (the one used) covers less than the older %s: it %s; "
+                        "name a results file to use another", found[-1].parent, found[-1].name, older.name,
+                        " and ".join(what))
+            return

@@ -2,7 +2,7 @@
 
 - mmmu_test -> `mmmu_test_for_submission.json`: {id: raw stripped response} (published) or {id: parsed answer}
   (corrected: the letter for multiple choice, "" when unresolved; the list of normalised predictions for open
-  questions), release_rules.md §1 mmmu_test.
+  questions), docs/scoring_rules.md §1 mmmu_test.
 - egoschema / egoschema_subset -> `inference_results_egoschema_MC.json` / `inference_results_egoschema_subset_MC.json`:
   {video_idx: option index}, -1 when unresolved (§0.7); the corrected profile writes none for the subset.
   The reference appends a timestamp to the name; ov_eval does not, so regenerating from a run's logs gives a
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ov_eval.errors import OvEvalError
+from ov_eval.reporting.run_files import warn_if_newest_covers_less
 from ov_eval.scoring.choice import egoschema_parse_choice
 from ov_eval.scoring.normalize import strip_reasoning_blocks
 from ov_eval.scoring.text_metrics import mmmu_parse_open_response
@@ -117,6 +118,7 @@ def submissions_from_log(run_dir: Path, out_dir: Path | None = None, tasks: list
     results_files = sorted(run_dir.glob("*_results.json"))
     if not results_files:
         raise OvEvalError(f"{run_dir}: no *_results.json file (is this a run folder?)")
+    warn_if_newest_covers_less(results_files)
     results_path = results_files[-1]
     date = results_path.name[: -len("_results.json")]
     try:

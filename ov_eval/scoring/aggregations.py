@@ -1,4 +1,4 @@
-"""Benchmark aggregations (release_rules.md §1, §4): per-sample values + their docs -> one figure.
+"""Benchmark aggregations (docs/scoring_rules.md §1, §4): per-sample values + their docs -> one figure.
 
 `values[i]` belongs to `docs[i]`; an unresolved sample arrives as 0.0. A metric key's `where` in the YAML
 has already narrowed the docs (a category, a split), so these functions never filter by category themselves.

@@ -1,4 +1,4 @@
-"""Per-sample metrics of the single-image benchmarks (release_rules.md §1), under the names task YAMLs use.
+"""Per-sample metrics of the single-image benchmarks (docs/scoring_rules.md §1), under the names task YAMLs use.
 
 Each wraps one shared rule from choice.py / text_metrics.py. A metric returns None when its rule reads no
 answer from the response: the sample counts as wrong and in `n_unresolved` (§0.7), never as a guess.

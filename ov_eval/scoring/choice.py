@@ -1,6 +1,6 @@
 """Multiple-choice letter extraction: the single module every MCQ task parses with.
 
-Each public function is one rule of release_rules.md, kept literal (quirks included). Unresolved
+Each public function is one rule of docs/scoring_rules.md, kept literal (quirks included). Unresolved
 answers come back as None (or -1 / "" where the rule says so), never as a random guess.
 """
 

@@ -1,4 +1,4 @@
-"""Scoring of the judge tasks (release_rules.md §4) around the judge call itself.
+"""Scoring of the judge tasks (docs/scoring_rules.md §4) around the judge call itself.
 
 The judge client and its prompts live in ov_eval.judges; the step that builds judge items from samples and
 turns verdicts into metric inputs is ov_eval.scoring.judge_step. The steps registered here: for a judge task

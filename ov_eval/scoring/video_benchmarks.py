@@ -1,4 +1,4 @@
-"""Per-sample metrics and aggregations of the video and multi-image benchmarks (release_rules.md §2, §3, §4).
+"""Per-sample metrics and aggregations of the video and multi-image benchmarks (docs/scoring_rules.md §2, §3, §4).
 
 Each wraps one shared rule from choice.py / text_metrics.py. A metric returns None when its rule reads no
 answer (unresolved: counted as wrong and in `n_unresolved`, §0.7), never a random guess.

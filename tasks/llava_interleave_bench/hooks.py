@@ -1,5 +1,5 @@
 """Interleave-Bench multi-view: the conversation as json.dumps (", " / ": " separators, non-ASCII escaped); the
-adapter's template unrolls it into alternating turns (release_rules.md §0.2 step 3)."""
+adapter's template unrolls it into alternating turns (docs/scoring_rules.md §0.2 step 3)."""
 import json
 
 

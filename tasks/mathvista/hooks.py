@@ -1,4 +1,4 @@
-"""MathVista testmini prompts of the three variants (release_rules.md §4 mathvista_testmini), zero-shot:
+"""MathVista testmini prompts of the three variants (docs/scoring_rules.md §4 mathvista_testmini), zero-shot:
   - `_format`:   the question [(Unit: u)], `A. c` choice lines, a direct-answer hint;
   - `_cot`:      `Question: ...`, `Choices:` then `(A) c` lines, a `Hint: ...` asking for the answer at the end;
   - `_solution`: as `_cot`, then a last line `Solution:`.

@@ -1,4 +1,4 @@
-"""Video-MME prompts (release_rules.md §2 videomme): options as a Python list repr (published) or one per line
+"""Video-MME prompts (docs/scoring_rules.md §2 videomme): options as a Python list repr (published) or one per line
 (corrected); the subtitle variant prepends the subtitle lines shown at the 32 sampled frames."""
 from __future__ import annotations
 
