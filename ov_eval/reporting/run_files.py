@@ -163,7 +163,6 @@ def _engine(data: dict[str, Any], config: dict[str, Any], served: bool) -> str:
         base_url = described.get("base_url") or _model_args(config).get("base_url")
         return f"server at {base_url}" if base_url else "server"
     return "transformers"
-               rescored_from=str(rescored["date"]) if rescored.get("date") else None)
 
 
 def _coverage(path: Path) -> dict[str, int] | None:
