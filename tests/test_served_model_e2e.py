@@ -2,36 +2,20 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
-from conftest import REPO, read_results, read_samples, run_ov_eval, subprocess_env
-from ov_eval.journal import Journal
+from conftest import read_results, read_samples, run_ov_eval
 from served_model import ServedModel, serve
+from served_runs import DEMO_TASKS, eval_args, responses, run_and_kill
 
 KEY = "sk-LEAK-CANARY-7f3a9c2e51"
-DEMO_TASKS = ["demo_chart", "demo_colours", "demo_counts", "demo_shapes", "demo_video"]
 
 
 @pytest.fixture(scope="module")
 def server(tiny_checkpoint, tmp_path_factory) -> ServedModel:
     with serve(tiny_checkpoint, tmp_path_factory.mktemp("serve") / "server.log") as served:
         yield served
-
-
-def eval_args(server: ServedModel, out: Path, limit: int, concurrency: int, tasks: str = "demo") -> list[str]:
-    return ["--model", "openai_compatible", "--model_args",
-            f"model={server.model},base_url={server.url},max_frames_num=4,max_concurrency={concurrency}",
-            "--tasks", tasks, "--limit", str(limit), "--output_path", str(out), "--log_samples"]
-
-
-def responses(out: Path) -> dict[tuple[str, int], list]:
-    return {(task, s["doc_id"]): s["resps"] for task in DEMO_TASKS for s in read_samples(out, task)}
 
 
 def test_demo_tasks_through_the_server_answer_every_sample_and_leak_no_key(server, tmp_path):
@@ -60,26 +44,10 @@ def test_demo_tasks_through_the_server_answer_every_sample_and_leak_no_key(serve
     assert responses(serial) == responses(out)
 
 
-def _journaled(out: Path) -> int:
-    [folder] = out.glob("*/.journal")
-    return len(Journal(folder, rank=0).load())
-
-
 def test_a_killed_run_resumes_and_asks_the_server_only_for_the_missing_samples(server, tmp_path):
     out = tmp_path / "out"
     args = eval_args(server, out, limit=4, concurrency=2)
-    process = subprocess.Popen([sys.executable, "-m", "ov_eval", *args], cwd=REPO, env=subprocess_env(),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 180
-        while not (list(out.glob("*/.journal")) and _journaled(out) >= 4):
-            assert process.poll() is None, "the run ended before it could be killed"
-            assert time.monotonic() < deadline, "no answers journaled within 180 s"
-            time.sleep(0.05)
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.wait(timeout=30)
-    journaled = _journaled(out)
+    journaled = run_and_kill(args, out, after=4)
     assert 4 <= journaled < 20
     assert list(out.glob("*/*_results.json")) == []
 
