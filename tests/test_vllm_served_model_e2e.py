@@ -6,16 +6,18 @@ for the whole module: its start-up (65-160 s on 2 shared cores) is most of this 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from conftest import read_results, read_samples, run_ov_eval
+from conftest import REPO, read_results, read_samples, run_ov_eval
 from ov_eval.models.openai_compatible import ChatRequest, OpenAICompatibleAdapter, chat_content, encode_image
 from ov_eval.pipeline import SampleFailure
 from ov_eval.types import GenerationSettings
-from served_model import VLLM_SERVE_PYTHON_ENV, ServedModel, serve_vllm, vllm_serve_python
+from served_model import (VLLM_SERVE_PYTHON_ENV, VLLM_SERVER_ENV, ServedModel, serve_vllm, vllm_command,
+                          vllm_serve_python)
 from served_runs import DEMO_TASKS, eval_args, responses, run_and_kill
 
 LIMIT = 1  # the first document of each of the five demo tasks (one a video): five requests a run
@@ -106,3 +108,12 @@ def test_a_prompt_past_max_model_len_is_that_samples_error_and_its_image_still_s
     short = ChatRequest([{"role": "user", "content": chat_content("What colour is it?", [image], [])}], settings)
     answer = adapter.complete(short)
     assert 1 <= answer.output_tokens <= 4 and answer.input_tokens > 729  # the image's tokens and more
+
+
+def test_the_readme_serves_the_tiny_checkpoint_as_these_tests_do():
+    blocks = re.findall(r"```bash\n(.*?)```", (REPO / "README.md").read_text(encoding="utf-8"), re.DOTALL)
+    [line] = [line for block in blocks for line in block.replace("\\\n", " ").splitlines()
+              if "-m vllm.entrypoints.openai.api_server --model build/tiny-hf" in line]
+    words = line.split()
+    assert words[words.index("-m"):] == vllm_command(Path("python"), Path("build/tiny-hf"), "tiny-onevision", 8000)[1:]
+    assert dict(w.split("=") for w in words[:words.index("-m") - 1]) == {**VLLM_SERVER_ENV, "OMP_NUM_THREADS": "2"}
