@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -64,32 +66,43 @@ def test_demo_tasks_through_vllm_answer_every_sample_with_one_request_each(vllm_
         (vllm_server.url, "tiny-onevision", str(tiny_checkpoint))
 
 
-def test_concurrency_1_gives_the_answers_of_concurrency_16(vllm_server, reference_run, tmp_path):
-    out, _ = reference_run
-    serial = tmp_path / "serial"
-    before = vllm_server.chat_requests()
-    result = run_ov_eval(eval_args(vllm_server, serial, limit=LIMIT, concurrency=1))
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert vllm_server.chat_requests() - before == SAMPLES
-    assert responses(serial) == responses(out)
+@dataclass(frozen=True)
+class KilledSerialRun:
+    out: Path
+    journaled: int  # answers in the journal when the first run was killed
+    killed_requests: int  # requests the server received from the killed run
+    resumed_requests: int  # requests the server received from the resumed run
+    resumed: subprocess.CompletedProcess
 
 
-def test_a_killed_run_resumes_and_asks_vllm_only_for_the_missing_samples(vllm_server, reference_run, tmp_path):
-    out = tmp_path / "out"
+@pytest.fixture(scope="module")
+def killed_serial_run(vllm_server, tmp_path_factory) -> KilledSerialRun:
+    """The demo tasks at concurrency 1, SIGKILLed after two answers and resumed (still at concurrency 1)."""
+    out = tmp_path_factory.mktemp("killed") / "out"
+    args = eval_args(vllm_server, out, limit=LIMIT, concurrency=1)
     before = vllm_server.chat_requests()
-    journaled = run_and_kill(eval_args(vllm_server, out, limit=LIMIT, concurrency=1), out, after=2)
-    assert 2 <= journaled < SAMPLES
+    journaled = run_and_kill(args, out, after=2)
     assert list(out.glob("*/*_results.json")) == []
     killed_requests = vllm_server.chat_requests() - before
-    assert journaled <= killed_requests <= journaled + 1  # at most the one in flight when killed
-
     before = vllm_server.chat_requests()
-    result = run_ov_eval(eval_args(vllm_server, out, limit=LIMIT, concurrency=16))
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert vllm_server.chat_requests() - before == SAMPLES - journaled
-    assert {task: (e["n_samples"], e["n_errors"]) for task, e in read_results(out)["results"].items()} == \
+    resumed = run_ov_eval(args)
+    return KilledSerialRun(out, journaled, killed_requests, vllm_server.chat_requests() - before, resumed)
+
+
+def test_a_killed_run_resumes_and_asks_vllm_only_for_the_missing_samples(killed_serial_run):
+    run = killed_serial_run
+    assert 2 <= run.journaled < SAMPLES
+    assert run.journaled <= run.killed_requests <= run.journaled + 1  # at most the one in flight when killed
+    assert run.resumed.returncode == 0, run.resumed.stderr[-3000:]
+    assert run.resumed_requests == SAMPLES - run.journaled
+    assert {task: (e["n_samples"], e["n_errors"]) for task, e in read_results(run.out)["results"].items()} == \
         {task: (LIMIT, 0) for task in DEMO_TASKS}
-    assert responses(out) == responses(reference_run[0])
+
+
+def test_concurrency_1_gives_the_answers_of_concurrency_16(killed_serial_run, reference_run):
+    # Every request of the killed and of the resumed run went alone; the reference run's went in one batch.
+    assert killed_serial_run.resumed.returncode == 0, killed_serial_run.resumed.stderr[-3000:]
+    assert responses(killed_serial_run.out) == responses(reference_run[0])
 
 
 def test_a_prompt_past_max_model_len_is_that_samples_error_and_its_image_still_serves(vllm_server):
