@@ -10,6 +10,7 @@ import math
 import re
 from typing import Any
 
+from ov_eval.data.doc_values import answer_list
 from ov_eval.scoring.choice import (
     extract_mcq_answer,
     mmbench_match_option,
@@ -34,10 +35,10 @@ from ov_eval.scoring.text_metrics import (
 _SINGLE_LETTER = re.compile(r"[A-Za-z]")
 
 
-@register_metric("anls")
+@register_metric("anls", target="answers")
 def anls_metric(prediction: str, target: Any, doc: dict, profile: str) -> float:
     """DocVQA / InfoVQA: binarised per question (published) or the best ANLS value (corrected)."""
-    return anls(prediction, list(target), profile)
+    return anls(prediction, answer_list(target, "anls target"), profile)
 
 
 @register_metric("mme_yes_no")
@@ -62,10 +63,10 @@ def realworldqa_exact_match(prediction: str, target: Any, doc: dict, profile: st
     return realworldqa_score(prediction, question, answer, profile)
 
 
-@register_metric("ocrbench")
+@register_metric("ocrbench", target="answers")
 def ocrbench(prediction: str, target: Any, doc: dict, profile: str) -> float:
     """OCRBench: 1.0 when any answer is contained in the response (HME100k rows ignore spaces)."""
-    return ocrbench_score(prediction, list(target), doc["dataset"] == "HME100k", profile)
+    return ocrbench_score(prediction, answer_list(target, "ocrbench target"), doc["dataset"] == "HME100k", profile)
 
 
 @register_metric("mmmu")
