@@ -22,7 +22,7 @@ from ov_eval.data.doc_values import LETTERS, answer_list, check_answers_feature,
     check_text_feature, describe, is_missing, option_index, option_list
 from ov_eval.data.media import media_digest, resolve_image_paths
 from ov_eval.data.video_archives import VideoPathError, prepare_video_folder, resolve_video
-from ov_eval.errors import OvEvalError, did_you_mean
+from ov_eval.errors import OvEvalError, did_you_mean, without_addresses
 from ov_eval.journal import request_identity
 from ov_eval.pipeline import SampleFailure
 from ov_eval.scoring import registry as scoring
@@ -315,7 +315,7 @@ class Task:
         hook = self._hook("doc_to_target")
         spec = self.config.target
         where = f"{self._label(doc_id)}, " + ("doc_to_target" if hook is not None else f"column '{spec.field}'")
-        value = hook(doc) if hook is not None else doc[spec.field]
+        value = self._call_target_hook(hook, doc, where) if hook is not None else doc[spec.field]
         if hook is None and spec.transform == "index_to_letter":
             return LETTERS[option_index(value, self._option_count(doc, doc_id), f"{where}: target")]
         if is_missing(value):
@@ -328,6 +328,15 @@ class Task:
         if "text" in shapes and not isinstance(value, (str, int, float, np.number)):
             raise SampleFailure(f"{where}: target must be one text or number, got {describe(value)}")
         return value
+
+    @staticmethod
+    def _call_target_hook(hook: Any, doc: dict[str, Any], where: str) -> Any:
+        try:
+            return hook(doc)
+        except SampleFailure:
+            raise
+        except Exception as exc:  # a hook failing on one document: that document's error
+            raise SampleFailure(f"{where}: {type(exc).__name__}: {without_addresses(str(exc))}") from None
 
     def _option_count(self, doc: dict[str, Any], doc_id: int | None) -> int | None:
         """How many options an index_to_letter target counts in (None: unknown, the letters A-Z)."""

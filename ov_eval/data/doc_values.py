@@ -67,8 +67,8 @@ def option_index(value: Any, count: int | None, where: str) -> int:
         raise SampleFailure(f"{where}: an option index must be a whole number, got {describe(value)}")
     limit = len(LETTERS) if count is None else min(count, len(LETTERS))
     if not 0 <= index < limit:
-        what = f"{count} options" if count is not None else "the letters A-Z"
-        raise SampleFailure(f"{where}: option index {index} is outside the {what} (0-{limit - 1})")
+        what = f"the {count} options" if count is not None else "the letters A-Z"
+        raise SampleFailure(f"{where}: option index {index} is outside {what} (0-{limit - 1})")
     return index
 
 
