@@ -4,11 +4,9 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import json
-import math
 import re
 import string
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -17,10 +15,10 @@ import datasets
 import numpy as np
 
 from ov_eval.config import MetricSpec, TaskConfig, config_hash, load_task_config
-from ov_eval.data.datasets import DatasetSource, dataset_fingerprint, load_split
+from ov_eval.data.datasets import DatasetSource, dataset_fingerprint, load_split, share_of
 from ov_eval.data.doc_values import LETTERS, answer_list, check_answers_feature, check_option_feature, \
     check_text_feature, describe, is_missing, option_index, option_list
-from ov_eval.data.media import media_digest, resolve_image_paths
+from ov_eval.data.media import media_digest, no_visual_message, resolve_image_paths
 from ov_eval.data.video_archives import VideoPathError, prepare_video_folder, resolve_video
 from ov_eval.errors import OvEvalError, did_you_mean, without_addresses
 from ov_eval.journal import request_identity
@@ -221,7 +219,10 @@ class Task:
     def text(self, doc: dict[str, Any], doc_id: int) -> str:
         hook = self._hook("doc_to_text")
         if hook is not None:  # a hook that names a `task` parameter also gets the task (video paths, folders)
-            return hook(doc, task=self) if "task" in inspect.signature(hook).parameters else hook(doc)
+            try:
+                return hook(doc, task=self) if "task" in inspect.signature(hook).parameters else hook(doc)
+            except SampleFailure as failure:  # a value the hook cannot read, e.g. option_list(doc["choices"], ...)
+                raise SampleFailure(f"{self._label(doc_id)}, {failure}") from None
         prompt = self.config.prompt
         fields = dict(doc)
         for column in self._prompt_columns():
@@ -429,21 +430,6 @@ class Task:
     def loggable_doc(self, doc: dict[str, Any]) -> dict[str, Any]:
         media_columns = set(self.config.visual.fields) if self.config.visual.kind == "image" else set()
         return {k: v for k, v in doc.items() if k not in media_columns and _jsonable(v)}
-
-
-def share_of(share: float, total: int) -> int:
-    """A share of `total` documents, rounded up as the reference does and never below one document; computed on
-    the share as written (0.3 of 10 is 3, not the 4 that 0.3 * 10 = 3.0000000000000004 rounds up to)."""
-    return min(total, max(1, math.ceil(Fraction(repr(share)) * total))) if total else 0
-
-
-def no_visual_message(label: str, columns: list[str], doc: dict[str, Any], from_hook: bool) -> str:
-    if from_hook and not columns:
-        return f"{label}: doc_to_visual names no image column; a task whose documents may have no image sets " \
-               "visual.optional: true"
-    cells = ", ".join(f"'{c}' ({describe(doc.get(c))})" for c in columns)
-    return f"{label}: no image in column{'s' if len(columns) > 1 else ''} {cells}; a task whose documents may " \
-           "have no image sets visual.optional: true"
 
 
 def _jsonable(value: Any) -> bool:

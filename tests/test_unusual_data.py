@@ -14,7 +14,8 @@ from fixtures.single_image import _image
 from ov_eval.data.doc_values import answer_list, option_index, option_list
 from ov_eval.pipeline import SampleFailure
 from ov_eval.scoring.benchmarks import anls_metric, ocrbench
-from ov_eval.task import Task, share_of
+from ov_eval.data.datasets import share_of
+from ov_eval.task import Task
 
 COLOURS = REPO / "tasks/demo/data/colours.parquet"
 SCRIPTED = "scripted_adapter:Scripted"

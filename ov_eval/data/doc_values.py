@@ -6,6 +6,7 @@ load naming the column (`check_*_feature`); otherwise the read raises SampleFail
 """
 from __future__ import annotations
 
+import ast
 import math
 from typing import Any
 
@@ -70,6 +71,18 @@ def option_index(value: Any, count: int | None, where: str) -> int:
         what = f"the {count} options" if count is not None else "the letters A-Z"
         raise SampleFailure(f"{where}: option index {index} is outside {what} (0-{limit - 1})")
     return index
+
+
+def literal_option_list(text: Any, where: str) -> list[str]:
+    """Options stored as a Python list literal in a string (MMMU's `options` column)."""
+    try:
+        value = ast.literal_eval(text) if isinstance(text, str) else None
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        value = None
+    if not (isinstance(value, list) and all(isinstance(item, str) for item in value)):
+        raise SampleFailure(f"{where}: options must be a Python list of strings written as a string, got "
+                            f"{describe(text)}")
+    return value
 
 
 def _feature_name(feature: Any) -> str:
