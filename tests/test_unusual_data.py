@@ -154,7 +154,7 @@ def test_options_and_index_targets_that_cannot_be_made_are_errors_of_their_docum
     assert [line.split("\t")[0] for line in generated if line.startswith("choice")] == ["choice 0", "choice 6"]
     errors = {d: s["error"] for d, s in samples_by_doc(out, "mine").items() if s["error"]}
     assert errors == {
-        1: "task 'mine', doc 1, column 'options': options must be a list of strings, got None",
+        1: "task 'mine', doc 1, column 'options': options must be a non-empty list of strings, got None",
         2: "task 'mine', doc 2, column 'answer': target: option index 7 is outside the 4 options (0-3)",
         3: "task 'mine', doc 3, column 'answer': target: option index -1 is outside the 4 options (0-3)",
         4: "task 'mine', doc 4, column 'answer': target: an option index must be a whole number, got float nan",
@@ -175,10 +175,11 @@ def test_option_values_other_than_a_list_of_strings_are_refused():
 
     assert option_list(np.array(["a", "b"]), "x") == ["a", "b"]
     for value, shown in [("red, green", "str 'red, green'"), (None, "None"), ([1, 2], "list [1, 2]"),
-                         ({"a": 1}, "dict {'a': 1}")]:
+                         ({"a": 1}, "dict {'a': 1}"), ([], "list []")]:
         with pytest.raises(SampleFailure) as failure:
             option_list(value, "task 't', doc 0, column 'options'")
-        assert str(failure.value) == f"task 't', doc 0, column 'options': options must be a list of strings, got {shown}"
+        assert str(failure.value) == ("task 't', doc 0, column 'options': options must be a non-empty list of strings, "
+                                      f"got {shown}")
 
 
 def test_option_indexes_are_whole_numbers_inside_the_options():
@@ -203,10 +204,11 @@ def test_a_string_target_is_one_answer_for_every_metric_taking_a_list_of_answers
     assert ocrbench("the answer is 12", "12", {"dataset": "x"}, "published") == 1.0
     assert ocrbench("the answer is 1", "12", {"dataset": "x"}, "published") == 0.0  # was 1.0: "1" in "12"
     assert answer_list("a", "x") == ["a"]
-    with pytest.raises(SampleFailure) as failure:
-        answer_list(5, "task 't', doc 0, column 'answers': target")
-    assert str(failure.value) == ("task 't', doc 0, column 'answers': target: the answers must be a string or a "
-                                  "list of strings, got int 5")
+    for value, shown in [(5, "int 5"), ([], "list []"), (["a", None], "list ['a', None]")]:
+        with pytest.raises(SampleFailure) as failure:
+            answer_list(value, "task 't', doc 0, column 'answers': target")
+        assert str(failure.value) == ("task 't', doc 0, column 'answers': target: the answers must be a string or a "
+                                      f"non-empty list of strings, got {shown}")
 
 
 def docvqa_rows(count):

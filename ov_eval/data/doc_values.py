@@ -39,20 +39,26 @@ def _is_sequence(value: Any) -> bool:
     return isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim == 1)
 
 
+def _strings(value: Any) -> bool:
+    """A non-empty list (or 1-d array) of strings: an empty one would score every response alike."""
+    return _is_sequence(value) and len(value) > 0 and all(isinstance(item, str) for item in value)
+
+
 def option_list(value: Any, where: str) -> list[str]:
-    """A list (or 1-d array) of option strings; anything else raises SampleFailure naming `where`."""
-    if _is_sequence(value) and all(isinstance(item, str) for item in value):
+    """A non-empty list (or 1-d array) of option strings; anything else raises SampleFailure naming `where`."""
+    if _strings(value):
         return list(value)
-    raise SampleFailure(f"{where}: options must be a list of strings, got {describe(value)}")
+    raise SampleFailure(f"{where}: options must be a non-empty list of strings, got {describe(value)}")
 
 
 def answer_list(value: Any, where: str) -> list[str]:
-    """The acceptable answers: one string is one answer, a list (or 1-d array) of strings several."""
+    """The acceptable answers: one string is one answer, a non-empty list (or 1-d array) of strings several."""
     if isinstance(value, str):
         return [value]
-    if _is_sequence(value) and all(isinstance(item, str) for item in value):
+    if _strings(value):
         return list(value)
-    raise SampleFailure(f"{where}: the answers must be a string or a list of strings, got {describe(value)}")
+    raise SampleFailure(f"{where}: the answers must be a string or a non-empty list of strings, got "
+                        f"{describe(value)}")
 
 
 def option_index(value: Any, count: int | None, where: str) -> int:

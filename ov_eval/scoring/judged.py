@@ -30,8 +30,8 @@ def mathvista_quick_extract(response: str, doc: dict) -> str | None:
     one that parses as the integer / float answer type; None means the judge must extract."""
     if not response:
         return ""
-    if doc["question_type"] == "multi_choice" and response in (doc["choices"] or []):
-        return response
+    if doc["question_type"] == "multi_choice" and response in option_list(doc["choices"], "column 'choices'"):
+        return response  # `in` a list of choices; `in` a string would be a substring test
     kind = {"integer": int, "float": float}.get(doc["answer_type"])
     if kind is not None:
         try:
