@@ -76,7 +76,8 @@ def score_task(task: Task, responses: list[Response], generation: dict[str, Any]
         doc = docs[response.doc_id]
         text = logged[response.doc_id]["arguments"]["text"] if logged is not None else _prompt(task, doc, response.doc_id)
         record: dict[str, Any] = {
-            "doc_id": response.doc_id, "doc": task.loggable_doc(doc), "target": _plain(_target(task, doc, response.doc_id)),
+            "doc_id": response.doc_id, "doc": task.loggable_doc(doc),
+            "target": _plain(_target(task, doc, response.doc_id)),
             "arguments": {"text": text, "generation": generation},
             "resps": [[response.text]] if response.text is not None else [[]],
             "filtered_resps": [], "input_tokens": response.input_tokens, "output_tokens": response.output_tokens,
