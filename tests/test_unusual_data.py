@@ -333,3 +333,60 @@ def test_nan_is_missing_everywhere():
 
     assert [is_missing(v) for v in (None, math.nan, np.float32("nan"), 0.0, "", "nan")] == \
         [True, True, True, False, False, False]
+
+
+# ---- further cases of the same classes -------------------------------------------------------------------------
+
+def scienceqa_with(tmp_path, **changes):
+    from fixtures.single_image import scienceqa_img
+
+    rows = scienceqa_img().cast_column("image", datasets.Image(decode=False)).to_list()
+    for doc_id, row in changes.items():
+        rows[int(doc_id.removeprefix("doc"))].update(row)
+    data = write_parquet(tmp_path / "scienceqa.parquet", rows, scienceqa_img().features)
+    return Task.load(REPO / "tasks/scienceqa/scienceqa_img.yaml", str(data))
+
+
+def failure_of(task, doc_id):
+    with pytest.raises(SampleFailure) as failure:
+        task.request(doc_id, task.generation({}), "model")
+    return str(failure.value)
+
+
+def test_a_hook_prompt_reads_its_options_as_a_list_and_its_index_within_them(tmp_path):
+    task = scienceqa_with(tmp_path, doc0={"choices": []}, doc1={"answer": 3})
+    assert failure_of(task, 0) == ("task 'scienceqa_img', doc 0, column 'choices': options must be a non-empty list "
+                                   "of strings, got list []")
+    assert failure_of(task, 1) == ("task 'scienceqa_img', doc 1, column 'answer': target: option index 3 is outside "
+                                   "the 3 options (0-2)")  # target.options_field: choices
+    assert task.request(2, task.generation({}), "model").text.endswith(
+        "A. dolphin\nB. falcon\nC. engine\nAnswer with the option's letter from the given choices directly.")
+
+
+def test_a_prompt_field_without_a_value_is_the_documents_error_not_the_word_none(tmp_path):
+    rows = datasets.load_dataset("parquet", data_files=str(COLOURS), split="train").to_list()[:2]
+    rows[1]["question"] = None
+    data = write_parquet(tmp_path / "c.parquet", rows, {"image": datasets.Image(), "question": STR, "answer": STR})
+    task = Task.load(REPO / "tasks/demo/demo_colours.yaml", str(data))
+    assert failure_of(task, 1) == "task 'demo_colours', doc 1, field 'question': no value (None) for the prompt"
+
+
+def test_a_target_hook_failing_on_one_document_is_that_documents_error(tmp_path):
+    folder = task_folder(tmp_path, {"mine": f"dataset: {{path: {COLOURS}, split: train}}\ntarget: {{field: answer}}\n"
+                                            "visual: {kind: image, fields: [image]}\nhooks: hooks.py\n"
+                                            "metrics: [{metric: exact_match}]\n"})
+    (folder / "hooks.py").write_text("def doc_to_target(doc):\n    return {'red': 'r'}[doc['answer']]\n")
+    task = Task.load(folder / "mine.yaml")
+    red = next(i for i in range(len(task.dataset)) if task.doc(i)["answer"] == "red")
+    other = next(i for i in range(len(task.dataset)) if task.doc(i)["answer"] != "red")
+    assert task.target(task.doc(red), red) == "r"
+    assert failure_of(task, other) == f"task 'mine', doc {other}, doc_to_target: KeyError: '{task.doc(other)['answer']}'"
+
+
+def test_a_metric_reading_options_of_the_wrong_shape_fails_its_sample_not_the_run():
+    from ov_eval.scoring.builtin import choice_accuracy
+
+    with pytest.raises(SampleFailure) as failure:
+        choice_accuracy("A", "A", {"options": "red, green"}, "published")
+    assert str(failure.value) == "column 'options': options must be a non-empty list of strings, got str 'red, green'"
+    assert choice_accuracy("B", "B", {"options": ["red", "green"]}, "published") == 1.0
