@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ov_eval.errors import OvEvalError, RunInterrupted, did_you_mean
+from ov_eval.errors import OvEvalError, RunInterrupted, TasksNotScored, did_you_mean
 
 # name -> (one line for --help, "module:function" taking the remaining argv); main() dispatches from here
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -317,6 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     except RunInterrupted as exc:
         print(exc, file=sys.stderr)
         return 130
+    except TasksNotScored as exc:
+        for line in exc.lines:
+            print(f"ov_eval: error: {line}", file=sys.stderr)
+        print(f"ov_eval: the other tasks' results are in {exc.results_path}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

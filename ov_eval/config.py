@@ -51,11 +51,17 @@ class VisualSpec(Strict):
     video_pattern: str = "{}.mp4"  # file name inside the video folder for a video id
     # tried in order when the pattern's file is missing: the same name with these extensions
     video_fallback_extensions: list[str] = Field(default_factory=list)
+    # true: a document whose image fields hold no image is generated text-only (mixed text/image benchmarks);
+    # false: that document is an error of its own
+    optional: bool = Field(default=False, strict=True)
 
 
 class TargetSpec(Strict):
     field: str
     transform: Literal["none", "index_to_letter"] = "none"
+    # index_to_letter: the options the index counts in: a list column, or one column per option (NExT-QA's
+    # a0..a4); default prompt.options_field. Without either, an index must name one of the letters A-Z.
+    options_field: str | list[str] | None = None
 
 
 class GenerationSpec(Strict):
@@ -233,8 +239,17 @@ def load_task_config(path: Path, profile: str = "published") -> TaskConfig:
         raise OvEvalError(_describe_validation_error(path, exc)) from None
 
 
+# Keys added after tasks were first hashed: left out of the hash at their defaults, so that a task not using them
+# keeps its hash (and its journal and comparability with earlier runs).
+_LATER_KEYS = {"visual": {"optional": False}, "target": {"options_field": None}}
+
+
 def config_hash(config: TaskConfig, hooks_source: str | None) -> str:
     """Identity of everything that decides a task's prompts and scores (the informative doc_count does not)."""
-    payload = json.dumps({"config": config.model_dump(exclude={"doc_count"}), "hooks": hooks_source},
-                         sort_keys=True)
+    dump = config.model_dump(exclude={"doc_count"})
+    for section, defaults in _LATER_KEYS.items():
+        for key, default in defaults.items():
+            if dump[section].get(key) == default:
+                del dump[section][key]
+    payload = json.dumps({"config": dump, "hooks": hooks_source}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

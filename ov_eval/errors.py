@@ -30,3 +30,13 @@ class RunInterrupted(Exception):
     def __init__(self, journaled: int) -> None:
         super().__init__(f"interrupted: {journaled} samples journaled; run the same command again to resume")
         self.journaled = journaled
+
+
+class TasksNotScored(Exception):
+    """The run finished and wrote its results, but some tasks could not be scored (each with its fault)."""
+
+    def __init__(self, faults: dict[str, str], results_path: str) -> None:
+        lines = [f"task '{name}' could not be scored: {fault}" for name, fault in faults.items()]
+        super().__init__("\n".join(lines))
+        self.lines = lines
+        self.results_path = results_path

@@ -13,7 +13,7 @@ import torch
 from tqdm import tqdm
 
 from ov_eval.distributed import DEFAULT_PROGRESS_INTERVAL_S, DEFAULT_TIMEOUT_S, ProcessLayout, ProgressLog
-from ov_eval.errors import OvEvalError, RunInterrupted, did_you_mean
+from ov_eval.errors import OvEvalError, RunInterrupted, TasksNotScored, did_you_mean
 from ov_eval.generate import run_requests
 from ov_eval.journal import Journal, reuse_summary
 from ov_eval.judges.reference_prompts import ReferencePrompts
@@ -27,7 +27,7 @@ from ov_eval.reporting.results import build_results, model_folder_name, write_ou
 from ov_eval.reporting.leaderboard import comparison_table
 from ov_eval.reporting.table import results_table
 from ov_eval.scoring.judge_step import JudgeSettings, judge_endpoint_configured
-from ov_eval.scoring.score import score_task
+from ov_eval.scoring.score import score_task_or_fault
 from ov_eval.scoring.uncertainty import BootstrapSettings
 from ov_eval.task import Task
 from ov_eval.types import Request, Response
@@ -174,8 +174,8 @@ def _evaluate_in(out_dir: Path, journal: Journal, config: RunConfig, layout: Pro
     for task in tasks:
         responses = [r for rank_responses in gathered for r in rank_responses[task.name]]
         generation[task.name] = task.generation(config.gen_kwargs).to_dict()
-        scores[task.name] = score_task(task, responses, generation[task.name], config.scoring_profile,
-                                       config.predict_only, judge, bootstrap=bootstrap)
+        scores[task.name] = score_task_or_fault(task, responses, generation[task.name], config.scoring_profile,
+                                                config.predict_only, judge, bootstrap=bootstrap)
     date = datetime.datetime.now().strftime("%Y%m%d_%H%M%S")
     run_name = config.run_name or f"{out_dir.name}_{date}"
     run_config = asdict(config) | {"num_processes": layout.world_size, "model_args": model_args,
@@ -189,4 +189,7 @@ def _evaluate_in(out_dir: Path, journal: Journal, config: RunConfig, layout: Pro
     print(results_table(results))
     print(f"\nResults written to {path}\n")
     print(comparison_table(path))
+    faults = {name: s.scoring_error for name, s in scores.items() if s.scoring_error is not None}
+    if faults:  # after every other task's results are written
+        raise TasksNotScored(faults, str(path))
     return results

@@ -12,12 +12,15 @@ from types import ModuleType
 from typing import Any
 
 import datasets
+import numpy as np
 
 from ov_eval.config import MetricSpec, TaskConfig, config_hash, load_task_config
-from ov_eval.data.datasets import DatasetSource, dataset_fingerprint, load_split
-from ov_eval.data.media import media_digest, resolve_image_paths
+from ov_eval.data.datasets import DatasetSource, dataset_fingerprint, load_split, share_of
+from ov_eval.data.doc_values import LETTERS, answer_list, check_answers_feature, check_option_feature, \
+    check_text_feature, describe, is_missing, option_index, option_list
+from ov_eval.data.media import media_digest, no_visual_message, resolve_image_paths
 from ov_eval.data.video_archives import VideoPathError, prepare_video_folder, resolve_video
-from ov_eval.errors import OvEvalError, did_you_mean
+from ov_eval.errors import OvEvalError, did_you_mean, without_addresses
 from ov_eval.journal import request_identity
 from ov_eval.pipeline import SampleFailure
 from ov_eval.scoring import registry as scoring
@@ -148,6 +151,8 @@ class Task:
                 read.append(("prompt.options_field", config.prompt.options_field))
         if self._hook("doc_to_target") is None:
             read.append(("target.field", config.target.field))
+        options = config.target.options_field
+        read += [("target.options_field", c) for c in ([options] if isinstance(options, str) else options or [])]
         if config.visual.kind == "video":
             read.append(("visual.fields", config.visual.fields[0]))
         for i, spec in enumerate(config.metrics):
@@ -173,6 +178,20 @@ class Task:
             if column not in columns:
                 raise OvEvalError(f"task '{self.name}': {key} reads column '{column}', which the dataset lacks"
                                   f"{did_you_mean(column, columns)}; its columns: {', '.join(columns)}")
+        self._check_feature_types(dict(read))
+
+    def _check_feature_types(self, read: dict[str, str]) -> None:
+        """Columns whose dataset type already makes every document wrong (options typed as one string)."""
+        features, where = self.dataset.features, f"task '{self.name}':"
+        for key in ("prompt.options_field", "target.options_field"):
+            if key in read:
+                check_option_feature(features, read[key], f"{where} {key}")
+        if "target.field" in read and self.config.target.transform == "none":
+            shapes = self._target_shapes()
+            if "answers" in shapes:
+                check_answers_feature(features, read["target.field"], f"{where} target.field")
+            if "text" in shapes:
+                check_text_feature(features, read["target.field"], f"{where} target.field")
 
     def provenance(self) -> dict[str, Any]:
         source = self.dataset_source()
@@ -184,7 +203,7 @@ class Task:
         total = len(self.dataset)
         if limit is None:
             return list(range(total))
-        count = int(limit * total) if isinstance(limit, float) and limit < 1 else int(limit)
+        count = share_of(limit, total) if isinstance(limit, float) and limit < 1 else int(limit)
         return list(range(min(count, total)))
 
     def doc(self, doc_id: int) -> dict[str, Any]:
@@ -200,19 +219,29 @@ class Task:
     def text(self, doc: dict[str, Any], doc_id: int) -> str:
         hook = self._hook("doc_to_text")
         if hook is not None:  # a hook that names a `task` parameter also gets the task (video paths, folders)
-            return hook(doc, task=self) if "task" in inspect.signature(hook).parameters else hook(doc)
+            try:
+                return hook(doc, task=self) if "task" in inspect.signature(hook).parameters else hook(doc)
+            except SampleFailure as failure:  # a value the hook cannot read, e.g. option_list(doc["choices"], ...)
+                raise SampleFailure(f"{self._label(doc_id)}, {failure}") from None
         prompt = self.config.prompt
         fields = dict(doc)
         for column in self._prompt_columns():
             if isinstance(fields.get(column), bytes):
                 fields[column] = self._utf8_text(fields[column], column, doc_id)
+            elif column in fields and is_missing(fields[column]):  # would be rendered as "None" / "nan"
+                raise SampleFailure(f"{self._label(doc_id)}, field '{column}': no value ({describe(fields[column])}) "
+                                    "for the prompt")
         if prompt.options_field:
-            fields["options"] = render_options(list(doc[prompt.options_field]))
+            column = prompt.options_field
+            fields["options"] = render_options(option_list(doc[column], f"{self._label(doc_id)}, column '{column}'"))
         try:
             body = prompt.text.format_map(fields)
         except (KeyError, IndexError) as exc:
             raise OvEvalError(f"task '{self.name}', doc {doc_id}: prompt names missing field {exc}") from None
         return prompt.pre_prompt + body + prompt.post_prompt
+
+    def _label(self, doc_id: int | None) -> str:
+        return f"task '{self.name}'" if doc_id is None else f"task '{self.name}', doc {doc_id}"
 
     def _utf8_text(self, value: bytes, column: str, doc_id: int) -> str:
         try:
@@ -226,16 +255,16 @@ class Task:
         label = f"task '{self.name}', doc {doc_id}"
         hook = self._hook("doc_to_visual")
         folder = self.dataset_folder()
-        if visual.kind == "image" and hook is not None:  # the image columns a doc refers to, in order
-            return tuple(MediaRef("image", resolve_image_paths(doc[c], folder), f"{label}, column '{c}'")
-                         for c in hook(doc) if doc[c] is not None)
         if visual.kind == "image":
+            columns = list(hook(doc)) if hook is not None else visual.fields  # a hook: the columns a doc refers to
             refs = []
-            for column in visual.fields:
+            for column in columns:
                 cell = doc.get(column)
                 cells = cell if isinstance(cell, list) else [cell]
                 refs += [MediaRef("image", resolve_image_paths(c, folder), f"{label}, column '{column}'")
                          for c in cells if c is not None]
+            if not refs and not visual.optional:
+                raise SampleFailure(no_visual_message(label, columns, doc, hook is not None))
             return tuple(refs)
         if visual.kind == "video":
             try:
@@ -276,20 +305,53 @@ class Task:
         doc = self.doc(doc_id)
         text = self.text(doc, doc_id)
         media = self.media(doc, doc_id)
+        self.target(doc, doc_id)  # a target that cannot be made is this sample's error, before generation
         key, facets = request_identity(model_identity, self.hash, doc_id, text, [media_digest(m) for m in media],
                                        generation.to_dict())
         return Request(self.name, doc_id, text, media, generation, key, facets=facets)
 
     # ---- scoring ----------------------------------------------------------------------------------
-    def target(self, doc: dict[str, Any]) -> Any:
+    def target(self, doc: dict[str, Any], doc_id: int | None = None) -> Any:
+        """The document's target; SampleFailure (naming task, document and column) when it cannot be made."""
         hook = self._hook("doc_to_target")
-        if hook is not None:
-            return hook(doc)
         spec = self.config.target
-        value = doc[spec.field]
-        if spec.transform == "index_to_letter":
-            return chr(65 + int(value))
+        where = f"{self._label(doc_id)}, " + ("doc_to_target" if hook is not None else f"column '{spec.field}'")
+        value = self._call_target_hook(hook, doc, where) if hook is not None else doc[spec.field]
+        if hook is None and spec.transform == "index_to_letter":
+            return LETTERS[option_index(value, self._option_count(doc, doc_id), f"{where}: target")]
+        if is_missing(value):
+            if self._needs_target():
+                raise SampleFailure(f"{where}: no target ({describe(value)})")
+            return value
+        shapes = self._target_shapes()
+        if "answers" in shapes:
+            answer_list(value, f"{where}: target")
+        if "text" in shapes and not isinstance(value, (str, int, float, np.number)):
+            raise SampleFailure(f"{where}: target must be one text or number, got {describe(value)}")
         return value
+
+    @staticmethod
+    def _call_target_hook(hook: Any, doc: dict[str, Any], where: str) -> Any:
+        try:
+            return hook(doc)
+        except SampleFailure:
+            raise
+        except Exception as exc:  # a hook failing on one document: that document's error
+            raise SampleFailure(f"{where}: {type(exc).__name__}: {without_addresses(str(exc))}") from None
+
+    def _option_count(self, doc: dict[str, Any], doc_id: int | None) -> int | None:
+        """How many options an index_to_letter target counts in (None: unknown, the letters A-Z)."""
+        field = self.config.target.options_field or self.config.prompt.options_field
+        if field is None or isinstance(field, list):
+            return None if field is None else len(field)
+        return len(option_list(doc[field], f"{self._label(doc_id)}, column '{field}'"))
+
+    def _target_shapes(self) -> set[str]:
+        return {scoring.METRIC_TARGETS.get(spec.metric, "any") for spec in self.config.metrics}
+
+    def _needs_target(self) -> bool:
+        """Every task scores against its targets but a submission-only one (hidden labels: null aggregations)."""
+        return any(spec.aggregation != "null" for spec in self.config.metrics)
 
     def metric_keys(self) -> list[str]:
         return [f"{spec.key_name},{self.config.filter.name}" for spec in self.config.metrics]
@@ -314,19 +376,23 @@ class Task:
             filtered = strip_reasoning_blocks(filtered)
         return filtered, extracted
 
-    def score(self, doc: dict[str, Any], response: str, profile: str, prediction: Any = None) -> SampleScore:
+    def score(self, doc: dict[str, Any], response: str, profile: str, prediction: Any = None,
+              doc_id: int | None = None) -> SampleScore:
         """`prediction` replaces the filtered response as the metrics' input (a judge's verdict, already
         turned into what the metric reads); a metric may return a list of floats (e.g. a review pair).
         Unresolved: a metric returned None, or the filter extracted nothing and no metric scored the text."""
         filtered, extracted = self._filter_with_outcome(response, profile)
         nothing_extracted = prediction is None and not extracted
         prediction = filtered if prediction is None else prediction
-        target = self.target(doc)
+        target = self.target(doc, doc_id)
         values, unresolved = {}, False
         for spec, key in zip(self.config.metrics, self.metric_keys()):
             if not self._applies(spec, doc, key):
                 continue
-            value = self._metric_fn(spec.metric)(self._metric_input(prediction, spec, key), target, doc, profile)
+            try:
+                value = self._metric_fn(spec.metric)(self._metric_input(prediction, spec, key), target, doc, profile)
+            except SampleFailure as failure:  # a document value the metric cannot read (e.g. options as one string)
+                raise SampleFailure(f"{self._label(doc_id)}, metric '{key}': {failure}") from None
             if value is None:
                 unresolved, value = True, 0.0
             values[key] = [float(v) for v in value] if isinstance(value, (list, tuple)) else float(value)

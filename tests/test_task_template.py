@@ -129,7 +129,11 @@ def test_list_vocabulary_names_every_registered_function_with_one_line():
         in rows
     assert all(re.fullmatch(r"\| `[^|]+` \| `[^|]+` \| [^|]+\S \|", row) for row in rows[2:]), rows
     listed = {row.split("`")[3] for row in rows[2:]}
-    assert listed == {*registry.FILTERS, *registry.METRICS, *registry.AGGREGATIONS, "none", "index_to_letter"}
+    assert listed == {*registry.FILTERS, *registry.METRICS, *registry.AGGREGATIONS, "none", "index_to_letter", "true",
+                      "COLUMN or [COLUMNS]"}
+    assert "| `visual.optional` | `true` | A document whose image fields hold no image is generated text-only " \
+           "(mixed text/image benchmarks); without it (default false) such a document is an error of its own, never " \
+           "generated. |" in rows
 
 
 def test_readme_vocabulary_table_is_the_generated_one():

@@ -1,7 +1,9 @@
 """Dataset loading: a hub id (through the local cache, offline works) or a local parquet / saved dataset."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import datasets
@@ -77,3 +79,9 @@ def _without_media_decoding(dataset: datasets.Dataset) -> datasets.Dataset:
 
 def dataset_fingerprint(dataset: datasets.Dataset) -> str:
     return getattr(dataset, "_fingerprint", "") or ""
+
+
+def share_of(share: float, total: int) -> int:
+    """A share of `total` documents, rounded up as the reference does and never below one document; computed on
+    the share as written (0.3 of 10 is 3, not the 4 that 0.3 * 10 = 3.0000000000000004 rounds up to)."""
+    return min(total, max(1, math.ceil(Fraction(repr(share)) * total))) if total else 0

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from ov_eval.data.doc_values import describe
 from ov_eval.models.preprocess import sample_frame_indices
 from ov_eval.types import EncodedImage, MediaRef
 
@@ -32,6 +33,16 @@ def resolve_image_paths(cell: Any, dataset_folder: Path | None) -> Any:
     if isinstance(cell, dict) and not cell.get("bytes") and cell.get("path") and not os.path.isabs(cell["path"]):
         return {**cell, "path": str(dataset_folder / cell["path"])}
     return cell
+
+
+def no_visual_message(label: str, columns: list[str], doc: dict[str, Any], from_hook: bool) -> str:
+    """Why a document of an image task has no image (its image fields are None or empty lists)."""
+    if from_hook and not columns:
+        return f"{label}: doc_to_visual names no image column; a task whose documents may have no image sets " \
+               "visual.optional: true"
+    cells = ", ".join(f"'{c}' ({describe(doc.get(c))})" for c in columns)
+    return f"{label}: no image in column{'s' if len(columns) > 1 else ''} {cells}; a task whose documents may " \
+           "have no image sets visual.optional: true"
 
 
 def decode_image(ref: MediaRef) -> Image.Image:

@@ -37,8 +37,11 @@ class LoggedRun:
     def profile(self) -> str | None:
         return self.data.get("scoring_profile") or (self.data.get("config") or {}).get("scoring_profile")
 
+    def provenance(self, task: str) -> dict[str, Any]:
+        return ((self.data.get("provenance") or {}).get(task) or {})
+
     def config_hash(self, task: str) -> str | None:
-        return ((self.data.get("provenance") or {}).get(task) or {}).get("task_config_hash")
+        return self.provenance(task).get("task_config_hash")
 
     def samples(self, task: str) -> dict[int, dict[str, Any]]:
         from ov_eval.rescore import read_logged_samples
@@ -57,7 +60,7 @@ def load_logged_run(spec: Path) -> LoggedRun:
 
 
 def config_differences(run_a: LoggedRun, run_b: LoggedRun, tasks: list[str]) -> list[str]:
-    """One line per difference in scoring profile or task config between the runs."""
+    """One line per difference in scoring profile, task config or dataset between the runs."""
     lines = []
     if run_a.profile != run_b.profile:
         lines.append(f"scoring profile: A {run_a.profile}, B {run_b.profile}")
@@ -69,6 +72,10 @@ def config_differences(run_a: LoggedRun, run_b: LoggedRun, tasks: list[str]) -> 
             keys = sorted(k for k in {*config_a, *config_b} if config_a.get(k) != config_b.get(k))
             lines.append(f"task '{task}': config hash A {hash_a}, B {hash_b}"
                          + (f" (differing: {', '.join(keys)})" if keys else ""))
+        data_a, data_b = run_a.provenance(task), run_b.provenance(task)
+        if data_a.get("fingerprint") != data_b.get("fingerprint"):  # documents are paired by doc_id
+            lines.append(f"task '{task}': dataset fingerprint A {data_a.get('fingerprint')} "
+                         f"({data_a.get('dataset')}), B {data_b.get('fingerprint')} ({data_b.get('dataset')})")
     return lines
 
 
@@ -219,7 +226,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=FORMATS, default=None, help="md (default), csv or html")
     parser.add_argument("--output", type=Path, default=None, help="file to write instead of stdout")
     parser.add_argument("--allow_config_mismatch", action="store_true",
-                        help="compare runs whose task configs or scoring profiles differ (the differences are printed)")
+                        help="compare runs whose task configs, datasets or scoring profiles differ (the differences are "
+                             "printed)")
     parser.add_argument("--bootstrap_iters", type=int, default=1000, help="resamples and permutations (default 1000)")
     parser.add_argument("--seed", type=int, default=1234, help="seed of the resampling")
     return parser

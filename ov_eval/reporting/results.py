@@ -50,6 +50,8 @@ def task_entry(task: Task, scores: TaskScores) -> dict[str, Any]:
         entry[key] = _finite(value)
         _put_uncertainty(entry, key, scores.uncertainty.get(key))
     entry.update(n_samples=scores.n_samples, n_errors=scores.n_errors, n_unresolved=scores.n_unresolved)
+    if scores.scoring_error is not None:
+        entry["scoring_error"] = scores.scoring_error
     if scores.judge is not None:  # samples without a verdict are not in the metrics (see provenance.judge)
         entry.update(n_judged=scores.n_judged, n_judge_errors=scores.n_judge_errors)
     return entry

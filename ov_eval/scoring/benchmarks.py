@@ -5,11 +5,11 @@ answer from the response: the sample counts as wrong and in `n_unresolved` (§0.
 """
 from __future__ import annotations
 
-import ast
 import math
 import re
 from typing import Any
 
+from ov_eval.data.doc_values import answer_list, literal_option_list
 from ov_eval.scoring.choice import (
     extract_mcq_answer,
     mmbench_match_option,
@@ -34,10 +34,11 @@ from ov_eval.scoring.text_metrics import (
 _SINGLE_LETTER = re.compile(r"[A-Za-z]")
 
 
-@register_metric("anls")
+@register_metric("anls", target="answers")
 def anls_metric(prediction: str, target: Any, doc: dict, profile: str) -> float:
-    """DocVQA / InfoVQA: binarised per question (published) or the best ANLS value (corrected)."""
-    return anls(prediction, list(target), profile)
+    """DocVQA / InfoVQA: binarised per question (published) or the best ANLS value (corrected). The target is the
+    answers: a string is one, a list several."""
+    return anls(prediction, answer_list(target, "anls target"), profile)
 
 
 @register_metric("mme_yes_no")
@@ -62,17 +63,18 @@ def realworldqa_exact_match(prediction: str, target: Any, doc: dict, profile: st
     return realworldqa_score(prediction, question, answer, profile)
 
 
-@register_metric("ocrbench")
+@register_metric("ocrbench", target="answers")
 def ocrbench(prediction: str, target: Any, doc: dict, profile: str) -> float:
-    """OCRBench: 1.0 when any answer is contained in the response (HME100k rows ignore spaces)."""
-    return ocrbench_score(prediction, list(target), doc["dataset"] == "HME100k", profile)
+    """OCRBench: 1.0 when any answer is contained in the response (HME100k rows ignore spaces). The target is the
+    answers: a string is one, a list several."""
+    return ocrbench_score(prediction, answer_list(target, "ocrbench target"), doc["dataset"] == "HME100k", profile)
 
 
 @register_metric("mmmu")
 def mmmu(prediction: str, target: Any, doc: dict, profile: str) -> float | None:
     """Multiple choice: the §0.6 parser over the options; open: the MMMU answer extraction and match."""
     if doc["question_type"] == "multiple-choice":
-        options = ast.literal_eval(doc["options"])
+        options = literal_option_list(doc["options"], "column 'options'")
         choice = mmmu_parse_choice(prediction, [chr(65 + i) for i in range(len(options))], options)
         return None if choice is None else float(choice == str(target))
     return float(mmmu_eval_open(str(target), mmmu_parse_open_response(prediction)))

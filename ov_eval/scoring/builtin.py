@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ov_eval.data.doc_values import option_list
 from ov_eval.scoring.choice import find_choice, leading_letter
 from ov_eval.scoring.normalize import exact_match as _exact_match
 from ov_eval.scoring.normalize import number_word_to_digit
@@ -24,22 +25,22 @@ def strip(response: str) -> str:
     return response.strip()
 
 
-@register_metric("exact_match")
+@register_metric("exact_match", target="text")
 def exact_match(prediction: str, target: Any, doc: dict, profile: str) -> float:
     """1.0 when prediction and target are equal ignoring case and ASCII punctuation (§0.5)."""
     return _exact_match(prediction, str(target))
 
 
-@register_metric("relaxed_accuracy")
+@register_metric("relaxed_accuracy", target="text")
 def relaxed_accuracy(prediction: str, target: Any, doc: dict, profile: str) -> float:
     """ChartQA relaxed accuracy: numbers within 5% of the target, other answers equal ignoring case."""
     return _relaxed_accuracy(prediction, str(target))
 
 
-@register_metric("choice_accuracy")
+@register_metric("choice_accuracy", target="text")
 def choice_accuracy(prediction: str, target: Any, doc: dict, profile: str) -> float | None:
     """The general letter parser against a letter target; options come from the doc's `options` list."""
-    options = doc.get("options")
+    options = option_list(doc["options"], "column 'options'") if "options" in doc else None
     letters = [chr(65 + i) for i in range(len(options))] if options else list("ABCD")
     choice = find_choice(prediction, letters, options)
     return None if choice is None else float(choice == str(target))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ov_eval.data.doc_values import option_list
 from ov_eval.errors import OvEvalError
 from ov_eval.scoring.benchmarks import mmbench_options
 from ov_eval.scoring.choice import mmbench_match_option
@@ -29,8 +30,8 @@ def mathvista_quick_extract(response: str, doc: dict) -> str | None:
     one that parses as the integer / float answer type; None means the judge must extract."""
     if not response:
         return ""
-    if doc["question_type"] == "multi_choice" and response in (doc["choices"] or []):
-        return response
+    if doc["question_type"] == "multi_choice" and response in option_list(doc["choices"], "column 'choices'"):
+        return response  # `in` a list of choices; `in` a string would be a substring test
     kind = {"integer": int, "float": float}.get(doc["answer_type"])
     if kind is not None:
         try:
@@ -48,7 +49,7 @@ def mathvista_normalize(extraction: str, doc: dict) -> str | None:
     gets None, so every float question scores 0 (both profiles).
     """
     if doc["question_type"] == "multi_choice":
-        choices = list(doc["choices"])
+        choices = option_list(doc["choices"], "column 'choices'")
         text = extraction.strip()
         letter = _PARENTHESISED_LETTER.findall(text)
         text = letter[0].upper() if letter else text

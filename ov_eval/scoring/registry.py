@@ -8,7 +8,7 @@ do), and a sample they score 0 counts as unresolved too.
 from __future__ import annotations
 
 import statistics
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 
 class NothingExtracted(str):
@@ -22,6 +22,11 @@ Aggregation = Callable[[list[float], list[dict]], float]  # (values, docs)
 FILTERS: dict[str, FilterStep] = {}
 METRICS: dict[str, Metric] = {}
 AGGREGATIONS: dict[str, Aggregation] = {}
+# The target shape a metric reads, where it declares one: "answers" (a list of acceptable answers; one string is
+# one answer) or "text" (one string or number). The task checks each document's target against it when the
+# requests are built, so a target of the wrong shape is that document's error before anything is generated.
+TargetShape = Literal["any", "text", "answers"]
+METRIC_TARGETS: dict[str, TargetShape] = {}
 
 
 def register_filter(name: str) -> Callable[[FilterStep], FilterStep]:
@@ -31,9 +36,10 @@ def register_filter(name: str) -> Callable[[FilterStep], FilterStep]:
     return wrap
 
 
-def register_metric(name: str) -> Callable[[Metric], Metric]:
+def register_metric(name: str, target: TargetShape = "any") -> Callable[[Metric], Metric]:
     def wrap(fn: Metric) -> Metric:
         METRICS[name] = fn
+        METRIC_TARGETS[name] = target
         return fn
     return wrap
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ov_eval.config import load_task_config
+from ov_eval.errors import OvEvalError, without_addresses
 from ov_eval.pipeline import SampleFailure
 from ov_eval.scoring.judge_step import JudgeSettings, judge_task
 from ov_eval.scoring.uncertainty import BootstrapSettings, Uncertainty, metric_uncertainty
@@ -27,6 +28,27 @@ class TaskScores:
     n_judge_errors: int = 0  # samples whose verdict could not be obtained: not in the metrics
     judge: dict[str, Any] | None = None  # judge models, prompt versions, cache and call counts
     uncertainty: dict[str, Uncertainty] = field(default_factory=dict)  # "metric,filter" -> stderr and interval
+    scoring_error: str | None = None  # the fault that stopped this task's scoring (its metrics are then None)
+
+
+def score_task_or_fault(task: Task, responses: list[Response], generation: dict[str, Any], profile: str,
+                        predict_only: bool, judge: JudgeSettings | None = None,
+                        bootstrap: BootstrapSettings = BootstrapSettings()) -> TaskScores:
+    """score_task, where a fault while scoring costs this task alone its metrics: they come back None with the
+    fault in `scoring_error`, and the samples as --predict_only logs them (so `rescore` can score them later)."""
+    try:
+        return score_task(task, responses, generation, profile, predict_only, judge, bootstrap=bootstrap)
+    except Exception as exc:  # any fault: the other tasks' results must still be written
+        log.debug("scoring task %s failed", task.name, exc_info=True)
+        fault = str(exc) if isinstance(exc, (OvEvalError, SampleFailure)) else f"{type(exc).__name__}: {exc}"
+    try:
+        scores = score_task(task, responses, generation, profile, predict_only=True)
+    except Exception:  # the fault is in what even unscored records need (prompt, filter): log no samples
+        n_errors = sum(r.error is not None for r in responses)
+        scores = TaskScores({}, [], len(responses), n_errors, 0)
+    scores.metrics = {key: None for key in task.metric_keys()}
+    scores.scoring_error = without_addresses(fault)
+    return scores
 
 
 def score_task(task: Task, responses: list[Response], generation: dict[str, Any], profile: str,
@@ -54,7 +76,8 @@ def score_task(task: Task, responses: list[Response], generation: dict[str, Any]
         doc = docs[response.doc_id]
         text = logged[response.doc_id]["arguments"]["text"] if logged is not None else _prompt(task, doc, response.doc_id)
         record: dict[str, Any] = {
-            "doc_id": response.doc_id, "doc": task.loggable_doc(doc), "target": _plain(task.target(doc)),
+            "doc_id": response.doc_id, "doc": task.loggable_doc(doc),
+            "target": _plain(_target(task, doc, response.doc_id)),
             "arguments": {"text": text, "generation": generation},
             "resps": [[response.text]] if response.text is not None else [[]],
             "filtered_resps": [], "input_tokens": response.input_tokens, "output_tokens": response.output_tokens,
@@ -81,7 +104,13 @@ def score_task(task: Task, responses: list[Response], generation: dict[str, Any]
                     continue
                 else:
                     prediction = sample_judgement.prediction
-            score = task.score(doc, response.text or "", profile, prediction)
+            try:
+                score = task.score(doc, response.text or "", profile, prediction, response.doc_id)
+            except SampleFailure as failure:  # e.g. a logged doc whose target cannot be made: its error alone
+                record.update(error=str(failure), filtered_resps=[filtered[response.doc_id]])
+                errors.append(f"doc {response.doc_id}: {failure}")
+                samples.append(record)
+                continue
             record["filtered_resps"] = [score.filtered]
             record["unresolved"] = score.unresolved
             unresolved += score.unresolved
@@ -113,6 +142,13 @@ def _prompt(task: Task, doc: dict[str, Any], doc_id: int) -> str | None:
     try:
         return task.text(doc, doc_id)
     except SampleFailure:  # the sample's error already says why it has no prompt
+        return None
+
+
+def _target(task: Task, doc: dict[str, Any], doc_id: int) -> Any:
+    try:
+        return task.target(doc, doc_id)
+    except SampleFailure:  # the sample's error says why (it was found when its request was built)
         return None
 
 

@@ -5,12 +5,12 @@ answer (unresolved: counted as wrong and in `n_unresolved`, §0.7), never a rand
 """
 from __future__ import annotations
 
-import ast
 import math
 import statistics
 from collections import defaultdict
 from typing import Any
 
+from ov_eval.data.doc_values import literal_option_list, option_list
 from ov_eval.errors import OvEvalError
 from ov_eval.scoring.choice import (
     egoschema_parse_choice,
@@ -69,7 +69,7 @@ def nextqa_mc(prediction: str, target: Any, doc: dict, profile: str) -> float | 
 
 def egoschema_index(prediction: str, doc: dict) -> int:
     """The option index 0-4 the EgoSchema parser reads, or -1."""
-    return egoschema_parse_choice(prediction, list(doc["option"]))
+    return egoschema_parse_choice(prediction, option_list(doc["option"], "column 'option'"))
 
 
 @register_metric("egoschema_score")
@@ -161,7 +161,7 @@ def mmmu_test_answer(prediction: str, doc: dict) -> str | None:
     """The parsed answer of an MMMU row: a letter for multiple choice (None when unresolved), else the
     prediction as is (open answers are parsed into a list by the submission writer)."""
     if doc["question_type"] == "multiple-choice":
-        options = ast.literal_eval(doc["options"])
+        options = literal_option_list(doc["options"], "column 'options'")
         return mmmu_parse_choice(prediction, [chr(65 + i) for i in range(len(options))], options)
     return prediction
 

@@ -14,6 +14,17 @@ TARGET_TRANSFORMS = {
 }
 
 
+# Task keys that change how documents are read (the schema in ov_eval/config.py checks their types)
+READING_KEYS = [
+    ("visual.optional", "true",
+     "A document whose image fields hold no image is generated text-only (mixed text/image benchmarks); without it "
+     "(default false) such a document is an error of its own, never generated."),
+    ("target.options_field", "COLUMN or [COLUMNS]",
+     "The options an index_to_letter target counts in: a list column, or one column per option (default "
+     "prompt.options_field); an index outside them is that document's error."),
+]
+
+
 def summary(fn: Callable[..., Any]) -> str:
     """The first paragraph of a function's docstring on one line."""
     doc = inspect.getdoc(fn) or ""
@@ -26,6 +37,7 @@ def vocabulary_table() -> str:
     transforms = get_args(TargetSpec.model_fields["transform"].annotation)
     rows = [("`filter.steps`", name, summary(fn)) for name, fn in sorted(registry.FILTERS.items())]
     rows += [("`target.transform`", name, TARGET_TRANSFORMS[name]) for name in transforms]
+    rows += [(f"`{key}`", name, text) for key, name, text in READING_KEYS]
     rows += [("`metrics[].metric`", name, summary(fn)) for name, fn in sorted(registry.METRICS.items())]
     rows += [("`metrics[].aggregation`", name, summary(fn)) for name, fn in sorted(registry.AGGREGATIONS.items())]
     lines = ["| key | name | what it does |", "| --- | --- | --- |"]

@@ -4,6 +4,7 @@
   - `_solution`: as `_cot`, then a last line `Solution:`.
 The parts are joined by newlines and the whole is stripped, as the reference does (which is why `_solution`
 ends in `Solution:` without its trailing space). The variant is the last part of the task name."""
+from ov_eval.data.doc_values import option_list
 from ov_eval.errors import OvEvalError
 from ov_eval.task import render_options
 
@@ -40,7 +41,7 @@ def _answer_at_end_hint(doc: dict) -> str:
 
 
 def _choices(doc: dict, variant: str) -> str:
-    choices = list(doc["choices"] or [])
+    choices = option_list(doc["choices"], "column 'choices'") if doc["choices"] is not None else []
     if not choices:
         return ""
     if variant == "format":

@@ -1,7 +1,7 @@
 """MMMU prompt (multiple choice or open) and the image columns its `<image k>` tags name."""
-import ast
 import re
 
+from ov_eval.data.doc_values import literal_option_list
 from ov_eval.task import render_options
 
 _IMAGE_TAG = re.compile(r"<image (\d+)>")
@@ -9,7 +9,7 @@ _IMAGE_TAG = re.compile(r"<image (\d+)>")
 
 def doc_to_text(doc: dict) -> str:
     if doc["question_type"] == "multiple-choice":
-        options = render_options(ast.literal_eval(doc["options"]))
+        options = render_options(literal_option_list(doc["options"], "column 'options'"))
         return f"{doc['question']}\n{options}\n\nAnswer with the option's letter from the given choices directly."
     return f"{doc['question']}\n\nAnswer the question using a single word or phrase."
 

@@ -2,6 +2,7 @@
 (corrected); the subtitle variant prepends the subtitle lines shown at the 32 sampled frames."""
 from __future__ import annotations
 
+from ov_eval.data.doc_values import option_list
 from ov_eval.data.subtitles import subtitles_at_sampled_frames
 
 INSTRUCTION = ("Select the best answer to the following multiple-choice question based on the video and the "
@@ -11,7 +12,7 @@ SUBTITLE_FRAMES = 32
 
 
 def _question(doc: dict, profile: str) -> str:
-    options = list(doc["options"])
+    options = option_list(doc["options"], "column 'options'")
     rendered = repr(options) if profile == "published" else "\n".join(options)
     return f"{INSTRUCTION}\n{doc['question']}\n{rendered}\n"
 
