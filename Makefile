@@ -64,4 +64,4 @@ demo: setup
 	$(PY) -m ov_eval.demo $(if $(MODEL),--model $(MODEL))
 
 test: setup vllm-serve-env
-	OV_EVAL_VLLM_SERVE_PYTHON=$(abspath $(VLLM_SERVE_VENV))/bin/python $(PY) -m pytest -q
+	OV_EVAL_VLLM_SERVE_PYTHON=$(abspath $(VLLM_SERVE_VENV))/bin/python $(PY) -m pytest -q -n 2 --dist loadfile
