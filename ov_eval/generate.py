@@ -6,10 +6,10 @@ from typing import Any, Iterator
 
 from ov_eval.data.media import MediaError, decode_image, decode_video, encoded_image
 from ov_eval.errors import OvEvalError, without_addresses
-from ov_eval.models.base import ConcurrentModelAdapter, ModelAdapter
+from ov_eval.models.base import ConcurrentModelAdapter, ModelAdapter, StreamingModelAdapter
 from ov_eval.models.batching import batching_order, split_batches
 from ov_eval.pipeline import SampleFailure, prefetch
-from ov_eval.types import ModelInput, Request, Response
+from ov_eval.types import Generation, ModelInput, Request, Response
 
 
 def model_input(request: Request, adapter: ModelAdapter) -> ModelInput:
@@ -43,6 +43,9 @@ def run_requests(adapter: ModelAdapter, requests: list[Request], batch_size: int
     if isinstance(adapter, ConcurrentModelAdapter):
         yield from _run_concurrently(adapter, requests, workers)
         return
+    if isinstance(adapter, StreamingModelAdapter) and adapter.stream_window > 0:
+        yield from _run_streaming(adapter, requests, workers)
+        return
     stream = prefetch(requests, lambda r: _prepare(adapter, r), workers, max_in_flight=max(2 * batch_size, 4))
     window: list[tuple[Request, Any]] = []
     for request, prepared in stream:
@@ -67,18 +70,41 @@ def _generate_window(adapter: ModelAdapter, window: list[tuple[Request, Any]], b
     for batch in _batches([prepared for _, prepared in window], batch_size):
         generations = adapter.generate([window[i][1] for i in batch])
         for index, generation in zip(batch, generations, strict=True):
-            request = window[index][0]
-            yield Response(request.key, request.task, request.doc_id, generation.text, generation.input_tokens,
-                           generation.output_tokens, generation.image_tokens)
+            yield _response(window[index][0], generation)
+
+
+def _response(request: Request, outcome: Generation | SampleFailure) -> Response:
+    if isinstance(outcome, SampleFailure):
+        return Response(request.key, request.task, request.doc_id, None, error=str(outcome))
+    return Response(request.key, request.task, request.doc_id, outcome.text, outcome.input_tokens,
+                    outcome.output_tokens, outcome.image_tokens)
+
+
+def _run_streaming(adapter: StreamingModelAdapter, requests: list[Request], workers: int) -> Iterator[Response]:
+    """Prepared samples flow into the adapter's engine as it asks for them (media workers keep `stream_window`
+    ready ahead); each response is yielded as the engine finishes it. Media failures pass by the engine."""
+    stream = prefetch(requests, lambda r: _prepare(adapter, r), workers, max_in_flight=max(adapter.stream_window, 4))
+    failed: list[Response] = []
+
+    def usable() -> Iterator[tuple[Request, Any]]:
+        for request, prepared in stream:
+            if isinstance(prepared, SampleFailure):
+                failed.append(_response(request, prepared))
+            else:
+                yield request, prepared
+
+    for request, outcome in adapter.generate_stream(usable()):
+        yield from failed
+        failed.clear()
+        yield _response(request, outcome)
+    yield from failed
 
 
 def _complete(adapter: ConcurrentModelAdapter, request: Request, prepared: Any) -> Response:
     try:
-        generation = adapter.complete(prepared)
+        return _response(request, adapter.complete(prepared))
     except SampleFailure as failure:
-        return Response(request.key, request.task, request.doc_id, None, error=str(failure))
-    return Response(request.key, request.task, request.doc_id, generation.text, generation.input_tokens,
-                    generation.output_tokens, generation.image_tokens)
+        return _response(request, failure)
 
 
 def _run_concurrently(adapter: ConcurrentModelAdapter, requests: list[Request], workers: int) -> Iterator[Response]:

@@ -94,7 +94,7 @@ def test_rows_stopping_at_different_steps(adapter, prepared, monkeypatch):
     # Random weights rarely say <|im_end|>: stop on frequent characters as well, so rows finish at different steps
     # and finished rows carry padding while the others go on.
     extra = [adapter.tokenizer.convert_tokens_to_ids(c) for c in "%Qg"]
-    monkeypatch.setattr(adapter, "stop_ids", [adapter.stop_ids[0], *extra, adapter.stop_ids[-1]])
+    monkeypatch.setattr(adapter.engine, "stop_ids", [adapter.stop_ids[0], *extra, adapter.stop_ids[-1]])
     alone = [adapter.generate([sample])[0] for sample in prepared]
     assert len({g.output_tokens for g in alone}) > 2 and min(g.output_tokens for g in alone) < 10
     assert in_batches(adapter, prepared, 4) == alone

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Iterator, Protocol, runtime_checkable
 
 from ov_eval.errors import OvEvalError, did_you_mean
 from ov_eval.types import Generation, ModelInput
@@ -35,6 +35,17 @@ class ConcurrentModelAdapter(ModelAdapter, Protocol):
     max_concurrency: int
 
     def complete(self, prepared: Any) -> Generation: ...
+
+
+@runtime_checkable
+class StreamingModelAdapter(ModelAdapter, Protocol):
+    """A model with its own scheduler (an engine that batches continuously): when `stream_window` > 0 the runner
+    hands it prepared samples as a stream instead of batches of --batch_size; it asks for more as its queue
+    (`stream_window` samples) frees up and answers each, or gives that sample's SampleFailure, as it finishes."""
+
+    stream_window: int
+
+    def generate_stream(self, samples: Iterator[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]: ...
 
 
 def parse_model_args(text: str) -> dict[str, str]:

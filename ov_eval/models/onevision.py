@@ -2,15 +2,16 @@
 
 The project builds the visual token sequence itself (anyres_max_9 for one image, pad for several, pooled frames
 for video) and feeds `inputs_embeds` to the language model, so every token matches the published path.
-A batch runs as one left-padded `generate` call; each row is computed as it is alone, up to GEMM rounding
-(see `ov_eval.models.batching`), so greedy outputs match a batch of one.
+`_embed_batch` is the one function that builds those rows; an engine (ov_eval.models.engine) generates from
+them: `engine=transformers` (default) a left-padded batched `generate`, `engine=vllm` vLLM's engine fed the rows
+as prompt embeddings (the vision tower and projector stay here, the language model runs in vLLM).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -18,12 +19,15 @@ import torch
 from ov_eval.errors import OvEvalError
 from ov_eval.models import packing
 from ov_eval.models.base import check_model_args
-from ov_eval.models.batching import left_pad, trim_at_stop, use_unpadded_sdpa
 from ov_eval.models.checkpoint import load_checkpoint
+from ov_eval.models.engine import VLLM_ARGS, Engine, engine_name
+from ov_eval.pipeline import SampleFailure
 from ov_eval.models.preprocess import (PAD_IMAGE_TOKENS, anyres_image_token_count, prepare_anyres_image,
                                        prepare_pad_image, prepare_video_frames, video_token_count)
 from ov_eval.models.templates import IMAGE_PLACEHOLDER, build_prompt, get_template
 from ov_eval.types import Generation, GenerationSettings, ModelInput
+
+STOP_TOKENS = ("<|im_end|>", "<|endoftext|>")
 
 MODEL_ARGS: dict[str, Any] = {
     "pretrained": "lmms-lab/llava-onevision-qwen2-0.5b-ov",
@@ -37,6 +41,8 @@ MODEL_ARGS: dict[str, Any] = {
     "mm_spatial_pool_stride": 2,
     "video_decode_backend": "decord",
     "sticky_pad": "false",
+    "engine": "transformers",  # or vllm (ov_eval.models.engine); the vLLM settings below only with vllm
+    **VLLM_ARGS,
 }
 VISION_CHUNK = 64  # tiles or frames per vision-tower forward: bounds activation memory for big batches
 
@@ -71,25 +77,38 @@ class OneVisionAdapter:
         if str(args["sticky_pad"]).lower() not in ("true", "false"):
             raise OvEvalError(f"--model_args: sticky_pad must be true or false, not '{args['sticky_pad']}'")
         self.sticky_pad = str(args["sticky_pad"]).lower() == "true"  # docs/scoring_rules.md §0.8, see sticky_pad.py
-        loaded = load_checkpoint(str(args["pretrained"]), dtype=str(args["dtype"]),
-                                 attn_implementation=args["attn_implementation"], device=device,
-                                 device_map=args["device_map"], gpus_per_process=args["gpus_per_process"])
-        self.model, self.tokenizer, self.checkpoint_id = loaded.model, loaded.tokenizer, loaded.identity
+        self.engine_name = engine_name(args)
+        if self.engine_name == "vllm":
+            from ov_eval.models.vllm_setup import load_for_vllm
+
+            self.model, self.tokenizer, self.checkpoint_id, self.engine = load_for_vllm(args, device)
+            self.context = self.engine.max_model_len - 1  # vLLM needs room for at least one generated token
+            self.stream_window = self.engine.window
+        else:
+            loaded = load_checkpoint(str(args["pretrained"]), dtype=str(args["dtype"]),
+                                     attn_implementation=args["attn_implementation"], device=device,
+                                     device_map=args["device_map"], gpus_per_process=args["gpus_per_process"])
+            self.model, self.tokenizer, self.checkpoint_id = loaded.model, loaded.tokenizer, loaded.identity
+            self.context = int(self.model.config.text_config.max_position_embeddings)
+            self.stream_window = 0  # batches of --batch_size through `generate`
         self.device = next(self.model.parameters()).device
-        self.context = int(self.model.config.text_config.max_position_embeddings)
         self.dtype = next(self.model.parameters()).dtype
         self.image_token_id = self.tokenizer.convert_tokens_to_ids(IMAGE_PLACEHOLDER)
-        self.stop_ids = [self.tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|endoftext|>")]
-        use_unpadded_sdpa(self.model)
+        self.stop_ids = stop_token_ids(self.tokenizer)
+        if self.engine_name == "transformers":
+            from ov_eval.models.engine_transformers import TransformersEngine
+
+            self.engine: Engine = TransformersEngine(self.model, self.stop_ids)
         identity = [self.checkpoint_id, args["conv_template"], self.max_frames_num, self.pool_stride, str(self.dtype)]
         if self.sticky_pad:  # listed only when on, so default journals keep their keys
             identity.append("sticky_pad")
+        identity += self.engine.identity()  # empty for transformers, for the same reason
         self.identity = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
 
     def describe(self) -> dict[str, Any]:
         return {"model": "llava_onevision", "model_args": {k: str(v) for k, v in self.args.items()},
                 "checkpoint": self.checkpoint_id, "dtype": str(self.dtype).removeprefix("torch."),
-                "device": str(self.device)}
+                "device": str(self.device)} | self.engine.describe()
 
     def context_tokens(self, text: str) -> int:
         """Token count of a task text as the release-era adapter sorts by it: the lmms-lab tokenizer has no
@@ -106,7 +125,9 @@ class OneVisionAdapter:
             raise OvEvalError(f"the prompt has {placeholders} image placeholders for {len(visuals)} visuals")
         input_tokens = len(token_ids) - placeholders + sum(self._visual_tokens(v) for v in visuals)
         if input_tokens > self.context:  # generating would stall on a sequence the model was never trained for
-            raise OvEvalError(f"prompt of {input_tokens} tokens exceeds the model's context of {self.context}")
+            limit = (f"vLLM's max_model_len of {self.context + 1} (prompt plus at least one generated token)"
+                     if self.engine_name == "vllm" else f"the model's context of {self.context}")
+            raise OvEvalError(f"prompt of {input_tokens} tokens exceeds {limit}")
         return PreparedSample(token_ids, visuals, item.generation, input_tokens)
 
     def _visual_tokens(self, visual: Visual) -> int:
@@ -131,7 +152,7 @@ class OneVisionAdapter:
     # ---- device side ------------------------------------------------------------------------------
     @torch.inference_mode()
     def generate(self, batch: list[PreparedSample]) -> list[Generation]:
-        """One greedy `model.generate` call for the whole batch (left-padded); results in batch order."""
+        """Greedy generations for the whole batch (one settings group), in batch order."""
         if not batch:
             return []
         settings = batch[0].generation
@@ -139,18 +160,26 @@ class OneVisionAdapter:
             raise OvEvalError("a generation batch mixes generation settings; group samples with "
                               "ov_eval.models.batching.split_batches first")
         rows = self._embed_batch(batch)
-        embeds, attention_mask, position_ids = left_pad([row for row, _ in rows])
-        output = self.model.generate(
-            inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids,
-            max_new_tokens=settings.max_new_tokens, do_sample=False, num_beams=1, temperature=None, top_p=None,
-            top_k=None, eos_token_id=self.stop_ids, pad_token_id=self.stop_ids[-1], use_cache=True)
-        generations = []
-        for (row, image_tokens), generated in zip(rows, output.tolist()):
-            new_tokens = trim_at_stop(generated, self.stop_ids)
-            text = self.tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
-            generations.append(Generation(text, input_tokens=len(row), output_tokens=len(new_tokens),
-                                          image_tokens=image_tokens))
-        return generations
+        tokens = self.engine.generate([row for row, _ in rows], settings)
+        return [self._generation(len(row), image_tokens, new_tokens) for (row, image_tokens), new_tokens in zip(rows, tokens)]
+
+    def generate_stream(self, samples: Iterator[tuple[Any, PreparedSample]]
+                        ) -> Iterator[tuple[Any, Generation | SampleFailure]]:
+        """(tag, generation or that sample's failure) per (tag, sample), in the order the engine finishes them;
+        samples are embedded as the engine asks for more (engine=vllm: `stream_window` queued at a time)."""
+        def rows() -> Iterator[tuple[Any, torch.Tensor, GenerationSettings]]:
+            for tag, sample in samples:
+                with torch.inference_mode():
+                    ((row, image_tokens),) = self._embed_batch([sample])
+                yield (tag, len(row), image_tokens), row, sample.generation
+
+        for (tag, input_tokens, image_tokens), tokens in self.engine.stream(rows()):  # type: ignore[attr-defined]
+            yield tag, (tokens if isinstance(tokens, SampleFailure)
+                        else self._generation(input_tokens, image_tokens, tokens))
+
+    def _generation(self, input_tokens: int, image_tokens: int, new_tokens: list[int]) -> Generation:
+        text = self.tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
+        return Generation(text, input_tokens=input_tokens, output_tokens=len(new_tokens), image_tokens=image_tokens)
 
     def _visual_features(self, visuals: list[Visual]) -> list[torch.Tensor]:
         """Packed features per visual; all tiles and frames go through the tower together, in chunks."""
@@ -201,3 +230,7 @@ class OneVisionAdapter:
             pieces.append(text_embeds[cursor:])
             rows.append((torch.cat(pieces), image_tokens))
         return rows
+
+
+def stop_token_ids(tokenizer: Any) -> list[int]:
+    return [tokenizer.convert_tokens_to_ids(token) for token in STOP_TOKENS]
