@@ -63,5 +63,8 @@ $(VLLM_SERVE_STAMP):
 demo: setup
 	$(PY) -m ov_eval.demo $(if $(MODEL),--model $(MODEL))
 
-test: setup vllm-serve-env
-	OV_EVAL_VLLM_SERVE_PYTHON=$(abspath $(VLLM_SERVE_VENV))/bin/python $(PY) -m pytest -q -n 2 --dist loadfile
+# The engine tests (tests/test_vllm_engine.py) run their vLLM checks in $(VLLM_VENV), the served-model tests
+# start a vLLM server from $(VLLM_SERVE_VENV): both are built first (once, kept while their inputs do not change).
+test: setup vllm-env vllm-serve-env
+	OV_EVAL_VLLM_PYTHON=$(abspath $(VLLM_PY)) OV_EVAL_VLLM_SERVE_PYTHON=$(abspath $(VLLM_SERVE_VENV))/bin/python \
+	  $(PY) -m pytest -q -n 2 --dist loadfile

@@ -302,17 +302,22 @@ def report(runs: list[RunResult], n: int, peak: tuple[float | None, str], batch_
 
 
 # ---- main -------------------------------------------------------------------------------------------------------
-def load_adapter(args: argparse.Namespace, folder: Path) -> OneVisionAdapter:
-    if args.checkpoint == "tiny":
+def checkpoint_path(checkpoint: str, folder: Path) -> Path:
+    """--checkpoint: tiny (built here), 0.5b-random (built here, ~1.8 GB) or a checkpoint folder."""
+    if checkpoint == "tiny":
         from ov_eval.models.tiny import write_tiny_checkpoint
-        path = write_tiny_checkpoint(folder / "tiny", seed=0)
-    elif args.checkpoint == "0.5b-random":
+        return write_tiny_checkpoint(folder / "tiny", seed=0)
+    if checkpoint == "0.5b-random":
         from ov_eval.models.sizes import write_random_0_5b_checkpoint
         start = time.perf_counter()
         path = write_random_0_5b_checkpoint(folder / "random-0.5b", seed=0)
         print(f"built the random 0.5B checkpoint in {time.perf_counter() - start:.0f} s")
-    else:
-        path = Path(args.checkpoint)
+        return path
+    return Path(checkpoint)
+
+
+def load_adapter(args: argparse.Namespace, folder: Path) -> OneVisionAdapter:
+    path = checkpoint_path(args.checkpoint, folder)
     return OneVisionAdapter({"pretrained": str(path), "dtype": args.dtype, "attn_implementation": args.attn},
                             device=args.device)
 

@@ -24,8 +24,8 @@ def load_for_vllm(args: dict[str, Any], device: str | torch.device
     from ov_eval.models.engine_vllm import VllmEngine, _import_vllm
     from ov_eval.models.onevision import stop_token_ids
 
-    _import_vllm()  # before minutes of loading: say at once when vLLM is missing
     settings = vllm_settings(args)
+    _import_vllm()  # before minutes of loading: say at once when vLLM is missing
     device = torch.device(device)
     if args.get("device_map") not in (None, "None", ""):
         from ov_eval.errors import OvEvalError
