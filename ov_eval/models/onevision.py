@@ -23,7 +23,8 @@ from ov_eval.models.checkpoint import load_checkpoint
 from ov_eval.models.engine import VLLM_ARGS, Engine, engine_name
 from ov_eval.pipeline import SampleFailure
 from ov_eval.models.preprocess import (PAD_IMAGE_TOKENS, anyres_image_token_count, prepare_anyres_image,
-                                       prepare_pad_image, prepare_video_frames, video_token_count)
+                                       normalise, prepare_pad_image, video_frame_tiles,
+                                       video_token_count)
 from ov_eval.models.templates import IMAGE_PLACEHOLDER, build_prompt, get_template
 from ov_eval.types import Generation, GenerationSettings, ModelInput
 
@@ -50,7 +51,7 @@ VISION_CHUNK = 64  # tiles or frames per vision-tower forward: bounds activation
 @dataclass(frozen=True)
 class Visual:
     kind: str  # "anyres", "pad" or "video"
-    pixels: np.ndarray  # float32 (tiles or frames, 3, 384, 384)
+    pixels: np.ndarray  # uint8 (tiles or frames, 3, 384, 384): normalised to float32 only for the vision tower
     image_size: tuple[int, int]  # (height, width); frames: (384, 384)
 
 
@@ -139,14 +140,14 @@ class OneVisionAdapter:
         return video_token_count(len(visual.pixels), stride=self.pool_stride)
 
     def _visuals(self, item: ModelInput) -> tuple[Visual, ...]:
-        visuals = [Visual("video", prepare_video_frames(frames), (384, 384)) for frames in item.videos]
+        visuals = [Visual("video", video_frame_tiles(frames), (384, 384)) for frames in item.videos]
         if len(item.images) == 1 and not visuals and not item.pad_images:
             prepared = prepare_anyres_image(item.images[0])
-            visuals.append(Visual("anyres", prepared.pixel_values, prepared.image_size))
+            visuals.append(Visual("anyres", prepared.tiles, prepared.image_size))
         else:
             for image in item.images:
                 prepared = prepare_pad_image(image)
-                visuals.append(Visual("pad", prepared.pixel_values, prepared.image_size))
+                visuals.append(Visual("pad", prepared.tiles, prepared.image_size))
         return tuple(visuals)
 
     # ---- device side ------------------------------------------------------------------------------
@@ -189,7 +190,7 @@ class OneVisionAdapter:
         core = self.model.model
         features = []
         for start in range(0, len(pixels), VISION_CHUNK):
-            chunk = self._to_device(pixels[start:start + VISION_CHUNK])
+            chunk = self._to_device(normalise(pixels[start:start + VISION_CHUNK]))
             hidden = core.vision_tower(chunk, output_hidden_states=True).hidden_states[-1]
             features.append(core.multi_modal_projector(hidden))
         features = torch.cat(features)

@@ -50,9 +50,14 @@ _NORMALISED_BYTE = _build_normalisation_table()
 
 @dataclass(frozen=True)
 class PreparedImage:
-    pixel_values: np.ndarray  # float32 (n_tiles, 3, 384, 384)
+    tiles: np.ndarray  # uint8 (n_tiles, 3, 384, 384): a quarter of the float32 pixels while it waits
     image_size: tuple[int, int]  # (height, width) of the original
     mode: str  # "anyres" or "pad"
+
+    @property
+    def pixel_values(self) -> np.ndarray:
+        """float32 (n_tiles, 3, 384, 384), normalised as the vision tower takes them."""
+        return normalise(self.tiles)
 
 
 @dataclass(frozen=True)
@@ -101,9 +106,10 @@ def _fit_inside(width: int, height: int, target_width: int, target_height: int) 
     return min(math.ceil(width * scale_h), target_width), target_height
 
 
-def _normalise(tiles_uint8: np.ndarray) -> np.ndarray:
-    # C order whatever the input's strides: a transposed (channels-last) array would reach the vision tower's
-    # convolution in another memory format, whose kernel rounds differently from the one a batch gets.
+def normalise(tiles_uint8: np.ndarray) -> np.ndarray:
+    """uint8 tiles -> the float32 pixels the vision tower takes (a table lookup: the same bits wherever it runs).
+    C order whatever the input's strides: a transposed (channels-last) array would reach the vision tower's
+    convolution in another memory format, whose kernel rounds differently from the one a batch gets."""
     return _NORMALISED_BYTE[np.ascontiguousarray(tiles_uint8)]
 
 
@@ -131,8 +137,8 @@ def prepare_anyres_image(image: Image.Image) -> PreparedImage:
     grid_tiles = grid_tiles.reshape(rows * cols, 3, TILE, TILE)
     base_tile = np.asarray(rgb.resize((TILE, TILE), _BICUBIC)).transpose(2, 0, 1)[None]
 
-    pixel_values = _normalise(np.concatenate([base_tile, grid_tiles]))
-    return PreparedImage(pixel_values=pixel_values, image_size=(height, width), mode="anyres")
+    tiles = np.ascontiguousarray(np.concatenate([base_tile, grid_tiles]))
+    return PreparedImage(tiles=tiles, image_size=(height, width), mode="anyres")
 
 
 def prepare_pad_image(image: Image.Image) -> PreparedImage:
@@ -146,7 +152,7 @@ def prepare_pad_image(image: Image.Image) -> PreparedImage:
         square.paste(rgb, ((side - width) // 2, (side - height) // 2))
         rgb = square
     tile = np.asarray(rgb.resize((TILE, TILE), _BICUBIC)).transpose(2, 0, 1)[None]
-    return PreparedImage(pixel_values=_normalise(tile), image_size=(height, width), mode="pad")
+    return PreparedImage(tiles=np.ascontiguousarray(tile), image_size=(height, width), mode="pad")
 
 
 def sample_frame_indices(n_frames: int, num: int) -> np.ndarray:
@@ -165,6 +171,11 @@ def sample_frame_indices(n_frames: int, num: int) -> np.ndarray:
 
 def prepare_video_frames(frames: np.ndarray) -> np.ndarray:
     """(T, H, W, 3) uint8 frames -> float32 (T, 3, 384, 384), each frame squashed to one tile."""
+    return normalise(video_frame_tiles(frames))
+
+
+def video_frame_tiles(frames: np.ndarray) -> np.ndarray:
+    """(T, H, W, 3) uint8 frames -> uint8 (T, 3, 384, 384) tiles, each frame squashed to one tile."""
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise ValueError(f"expected uint8 frames of shape (T, H, W, 3), got {frames.dtype} {frames.shape}")
     if frames.shape[0] == 0:
@@ -172,7 +183,7 @@ def prepare_video_frames(frames: np.ndarray) -> np.ndarray:
     squashed = np.stack(
         [np.asarray(Image.fromarray(frame).resize((TILE, TILE), _BICUBIC)) for frame in frames]
     )
-    return _normalise(squashed.transpose(0, 3, 1, 2))
+    return np.ascontiguousarray(squashed.transpose(0, 3, 1, 2))
 
 
 def _unpadded_size(width: int, height: int, map_height: int, map_width: int) -> tuple[int, int]:

@@ -41,6 +41,7 @@ def load_for_vllm(args: dict[str, Any], device: str | torch.device
         if int(os.environ.get("LOCAL_WORLD_SIZE", "1")) > 1 or args.get("gpus_per_process") not in (None, "None", ""):
             restrict_engine_gpus(gpus)
         device = torch.device("cuda", gpus[0])
+        torch.cuda.set_device(device)  # this process's own allocations (and NCCL's) stay on its GPUs
     dtype = str(choose_dtype(str(args["dtype"]), device)).removeprefix("torch.")  # "auto" as on that device
     loaded = load_checkpoint(str(args["pretrained"]), dtype=dtype, attn_implementation=args["attn_implementation"],
                              device="cpu")
