@@ -162,3 +162,54 @@ def test_engine_is_part_of_identity_and_results(checks):
     assert (model["engine"], model["vllm_version"]) == ("vllm", "0.32.0")
     assert model["vllm_settings"] == {"tensor_parallel_size": 1, "gpu_memory_utilization": 0.9, "max_num_seqs": 16,
                                       "max_model_len": 4096, "enforce_eager": True}
+
+
+# ---- the generation stage's streaming feed (what engine=vllm's adapter gets from the runner) --------------------
+class ReversingStream:
+    """A streaming adapter with a queue of `stream_window`: it answers the queued samples last-in first-out, so
+    completion order differs from input order; it records how far ahead of its answers it was fed."""
+
+    stream_window = 3
+    identity, max_frames_num, video_decode_backend = "x", 8, "pyav"
+
+    def __init__(self):
+        self.most_queued = 0
+
+    def prepare(self, item):
+        if item.text == "bad":
+            raise OvEvalError("no such picture")
+        return item.text
+
+    def generate(self, batch):
+        raise AssertionError("a streaming adapter gets no batches")
+
+    def describe(self):
+        return {}
+
+    def generate_stream(self, samples):
+        from ov_eval.types import Generation
+
+        queue = []
+        for tag, text in samples:
+            queue.append((tag, text))
+            self.most_queued = max(self.most_queued, len(queue))
+            if len(queue) == self.stream_window:
+                tag, text = queue.pop()
+                yield tag, Generation(text.upper(), 1, 1, 0)
+        while queue:
+            tag, text = queue.pop()
+            yield tag, Generation(text.upper(), 1, 1, 0)
+
+
+def test_streaming_stage_yields_in_completion_order_with_sample_errors():
+    from ov_eval.generate import run_requests
+    from ov_eval.types import GenerationSettings, Request
+
+    texts = ["a", "b", "bad", "c", "d", "e"]
+    requests = [Request("t", i, text, (), GenerationSettings(), key=f"t:{i}") for i, text in enumerate(texts)]
+    adapter = ReversingStream()
+    responses = list(run_requests(adapter, requests, batch_size=1, workers=0))
+    assert [(r.key, r.text, r.error) for r in responses] == [
+        ("t:2", None, "no such picture"), ("t:3", "C", None), ("t:4", "D", None), ("t:5", "E", None),
+        ("t:1", "B", None), ("t:0", "A", None)]
+    assert adapter.most_queued == 3
