@@ -154,6 +154,7 @@ class Meter:
     def __init__(self, adapter: OneVisionAdapter) -> None:
         self.flops_model = Flops.of(adapter.model)
         self.output_lengths: set[int] = set()
+        self.visual_bytes: list[int] = []  # per sample, as its prepared visuals wait in the prefetch queue
         self.reset()
         inner_generate, model_generate = adapter.generate, adapter.model.generate
 
@@ -163,6 +164,7 @@ class Meter:
             self.model_seconds += time.perf_counter() - start
             for sample, generation in zip(batch, generations):
                 tiles = sum(len(v.pixels) for v in sample.visuals)
+                self.visual_bytes.append(sum(v.pixels.nbytes for v in sample.visuals))
                 self.flops += self.flops_model.sample(generation.input_tokens, generation.output_tokens, tiles)
                 self.output_lengths.add(generation.output_tokens)
             return generations
@@ -374,6 +376,10 @@ def main(argv: list[str] | None = None) -> None:
             print(f"warning: output lengths {sorted(meter.output_lengths)} are not all {args.max_new_tokens}")
         report(runs, len(requests), peak_tflops(device, adapter.dtype, args.peak_tflops),
                f"batch {'/'.join(map(str, args.batch_sizes))}")
+        held = meter.visual_bytes
+        print(f"\nprepared visuals as they wait in the prefetch queue: mean {np.mean(held) / 2**20:.1f} MiB, largest "
+              f"{max(held) / 2**20:.1f} MiB per sample (uint8 tiles, normalised to float32 at the vision tower; "
+              f"up to max(2 x batch size, 4) samples wait)")
         print(f"\nprocess peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2:.2f} GiB")
 
 
