@@ -12,11 +12,12 @@ TESTS = Path(__file__).resolve().parent
 
 @pytest.fixture(autouse=True)
 def no_real_judge(monkeypatch, tmp_path_factory):
-    """No test ever reaches a real judge endpoint or the user's verdict cache."""
+    """No test ever reaches a real judge endpoint, the user's verdict cache or the user's fingerprint cache."""
     for name in list(os.environ):
         if name.startswith(("OPENAI_", "AZURE_OPENAI_")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("OV_EVAL_JUDGE_CACHE", str(tmp_path_factory.mktemp("judge") / "verdicts.sqlite"))
+    monkeypatch.setenv("OV_EVAL_FINGERPRINT_CACHE", str(tmp_path_factory.getbasetemp() / "fingerprints.sqlite"))
 
 
 @pytest.fixture(scope="session")

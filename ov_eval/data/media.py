@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from ov_eval.data.doc_values import describe
+from ov_eval.fingerprint import file_fingerprint
 from ov_eval.models.preprocess import sample_frame_indices
 from ov_eval.types import EncodedImage, MediaRef
 
@@ -155,8 +156,9 @@ def media_digest(ref: MediaRef) -> str:
 
 
 def _file_identity(path: str | os.PathLike) -> str:
+    """The path and a fingerprint of the file's bytes; a path that cannot be read (missing, too long, a loop, a
+    NUL byte) gets a marker instead, and its decode reports the fault for that sample."""
     try:
-        stat = os.stat(path)
-        return f"{os.fspath(path)}:{stat.st_size}:{stat.st_mtime_ns}"
-    except OSError:
-        return f"{os.fspath(path)}:missing"
+        return f"{os.fspath(path)}:{file_fingerprint(path)}"
+    except (OSError, ValueError) as exc:
+        return f"{os.fspath(path)}:unreadable:{type(exc).__name__}"

@@ -19,6 +19,7 @@ from transformers import AutoTokenizer, LlavaOnevisionForConditionalGeneration, 
 
 from ov_eval.distributed import this_process_gpus
 from ov_eval.errors import OvEvalError
+from ov_eval.fingerprint import files_fingerprints
 from ov_eval.models.convert import (LM_HEAD_KEY, hf_to_original_key, is_original_config, original_to_hf_config,
                                     original_to_hf_key)
 
@@ -49,13 +50,13 @@ def resolve_pretrained(pretrained: str) -> Path:
 
 
 def checkpoint_identity(folder: Path) -> str:
+    """Changes whenever the bytes of the config, tokenizer or weights change (content fingerprints, cached by
+    inode and ctime: see ov_eval.fingerprint), not only their names, sizes or times."""
+    paths = [path for path in sorted(folder.iterdir())
+             if path.suffix in (".json", ".safetensors", ".bin", ".model", ".txt") and path.is_file()]
     digest = hashlib.sha256()
-    for path in sorted(folder.iterdir()):
-        if path.suffix in (".json", ".safetensors", ".bin", ".model", ".txt"):
-            stat = path.stat()
-            digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-            if path.name == "config.json":
-                digest.update(path.read_bytes())
+    for path, fingerprint in zip(paths, files_fingerprints(paths), strict=True):
+        digest.update(f"{path.name}:{fingerprint}\n".encode())
     return digest.hexdigest()[:16]
 
 
