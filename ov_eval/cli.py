@@ -5,11 +5,14 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
-from ov_eval.errors import OvEvalError, RunInterrupted, TasksNotScored, did_you_mean
+from ov_eval.disk import DiskFull
+from ov_eval.errors import OvEvalError, RunInterrupted, TasksNotScored, Terminated, did_you_mean
 
 # name -> (one line for --help, "module:function" taking the remaining argv); main() dispatches from here
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -304,8 +307,14 @@ def run_submit(argv: list[str]) -> int:
     return 0
 
 
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         if argv and argv[0] in SUBCOMMANDS:
             module, _, function = SUBCOMMANDS[argv[0]][1].partition(":")
@@ -314,14 +323,17 @@ def main(argv: list[str] | None = None) -> int:
     except OvEvalError as exc:
         print(f"ov_eval: error: {exc}", file=sys.stderr)
         return 2
+    except DiskFull as exc:  # outside a run (submit): the run itself adds what is journaled
+        print(f"ov_eval: error: {exc}", file=sys.stderr)
+        return 2
     except RunInterrupted as exc:
         print(exc, file=sys.stderr)
-        return 130
+        return exc.exit_status
     except TasksNotScored as exc:
         for line in exc.lines:
             print(f"ov_eval: error: {line}", file=sys.stderr)
         print(f"ov_eval: the other tasks' results are in {exc.results_path}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("interrupted", file=sys.stderr)
-        return 130
+        return getattr(exc, "exit_status", 130)

@@ -25,11 +25,18 @@ def without_addresses(text: str) -> str:
 
 
 class RunInterrupted(Exception):
-    """Ctrl-C during a run; `journaled` responses are kept for the next run of the same command."""
+    """Ctrl-C or SIGTERM during a run; `journaled` responses are kept for the next run of the same command."""
 
-    def __init__(self, journaled: int) -> None:
+    def __init__(self, journaled: int, exit_status: int = 130) -> None:
         super().__init__(f"interrupted: {journaled} samples journaled; run the same command again to resume")
         self.journaled = journaled
+        self.exit_status = exit_status  # 128 + the signal: 130 for Ctrl-C, 143 for SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what schedulers send), raised in the main thread so that it stops a run as Ctrl-C does."""
+
+    exit_status = 143
 
 
 class TasksNotScored(Exception):

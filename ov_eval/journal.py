@@ -15,6 +15,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
 
+from ov_eval.disk import writing
+from ov_eval.errors import OvEvalError
 from ov_eval.types import Request, Response
 
 log = logging.getLogger(__name__)
@@ -66,20 +68,54 @@ def reuse_summary(requests: list[Request], reused: int, reasons: Counter) -> str
     return f"{reused} of {len(requests)} answers reused: " + "; ".join(parts)
 
 
+def check_journal_folder(folder: Path) -> None:
+    """The journal folder is a folder and holds nothing but readable files: a damaged one (a rank file that is a
+    folder, a dangling symlink, a stray folder, the folder itself a file) is an error naming the path, before the
+    model loads."""
+    if folder.is_symlink() and not folder.exists():
+        raise OvEvalError(f"{folder}: the journal folder is a dangling symlink (to {os.readlink(folder)}); remove "
+                          "it and run again")
+    if folder.exists() and not folder.is_dir():
+        raise OvEvalError(f"{folder}: the journal folder is a file, not a folder; move it away and run again")
+    if not folder.is_dir():
+        return
+    for entry in sorted(folder.iterdir()):
+        if entry.is_symlink() and not entry.exists():
+            raise OvEvalError(f"{entry}: a dangling symlink (to {os.readlink(entry)}) in the journal folder; "
+                              "remove it and run again")
+        if entry.is_dir():
+            raise OvEvalError(f"{entry}: a folder in the journal folder, which holds only rank*.jsonl files; move "
+                              "it away and run again")
+        if not entry.is_file():
+            raise OvEvalError(f"{entry}: not a regular file, in the journal folder; move it away and run again")
+
+
+def journaled_responses(folder: Path) -> int:
+    """How many answers the journal folder holds (0 when there is none yet or it cannot be read); logs nothing."""
+    try:
+        return len({record[0].key for record in map(parse_record, journal_lines(folder))
+                    if record is not None and record[0].error is None})
+    except OSError:
+        return 0
+
+
 class Journal:
     def __init__(self, folder: Path, rank: int) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+        check_journal_folder(folder)
+        with writing(folder):
+            folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.path = folder / f"rank{rank}.jsonl"
-        self._file = None
+        self._fd: int | None = None
         self._keys: set[str] | None = None  # every journaled key, once loaded
         self._facets: dict[tuple[str, int], list[dict[str, Any] | None]] = {}  # (task, doc) -> its records' facets
 
     def load(self) -> dict[str, Response]:
         """Every complete record of every rank's journal (a run may resume with another process count).
 
-        A line that is not a record (cut short by a kill, bytes that are not UTF-8 from a torn write or a bad
-        block) is skipped; each load logs how many lines it skipped."""
+        A line that is not a record of the right types (cut short by a kill, bytes that are not UTF-8 from a torn
+        write or a bad block, a field of the wrong type) is skipped, never reused; each load logs how many lines it
+        skipped."""
         records: dict[str, Response] = {}
         self._facets = {}
         skipped = 0
@@ -115,13 +151,18 @@ class Journal:
         return len(self._keys)
 
     def append(self, response: Response, facets: dict[str, Any] | None = None) -> None:
-        if self._file is None:
-            self._file = self.path.open("a", encoding="utf-8")
-            if self.path.stat().st_size and not self._ends_with_newline():
-                self._file.write("\n")  # never glue a new record onto a cut-short one
+        """One record, written by a single write call on an O_APPEND descriptor (nothing is left buffered to fail
+        again later); a full disk raises DiskFull naming the journal file, and a torn record is skipped on load."""
         record = response.to_dict() | ({"facets": facets} if facets else {})
-        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._file.flush()
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        with writing(self.path):
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                if os.fstat(self._fd).st_size and not self._ends_with_newline():
+                    line = b"\n" + line  # never glue a new record onto a cut-short one
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self._fd, view):]
         if self._keys is not None:
             self._keys.add(response.key)
 
@@ -131,9 +172,9 @@ class Journal:
             return handle.read(1) == b"\n"
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def journal_lines(folder: Path) -> Iterable[bytes]:
@@ -143,12 +184,22 @@ def journal_lines(folder: Path) -> Iterable[bytes]:
             yield from handle
 
 
+RECORD_TYPES: dict[str, tuple[type, ...]] = {"key": (str,), "task": (str,), "doc_id": (int,), "text": (str,),
+                                             "input_tokens": (int,), "output_tokens": (int,), "image_tokens": (int,),
+                                             "error": (str, type(None))}
+
+
 def parse_record(line: bytes) -> tuple[Response, dict[str, Any] | None] | None:
     """A journal line's response and facets (None for a line written before facets were recorded); None for a
-    line that is not a record (cut short by a kill, bytes that are not UTF-8)."""
+    line that is not a record of the right types (cut short by a kill, bytes that are not UTF-8, `text: null`, a
+    string `doc_id`): such a line is never reused as an answer."""
     try:
         data = json.loads(line.decode("utf-8"))
         facets = data.pop("facets", None) if isinstance(data, dict) else None
-        return Response.from_dict(data), facets if isinstance(facets, dict) else None
     except (ValueError, TypeError, AttributeError):
         return None
+    if not isinstance(data, dict) or set(data) != set(RECORD_TYPES):
+        return None
+    if any(not isinstance(data[name], types) or isinstance(data[name], bool) for name, types in RECORD_TYPES.items()):
+        return None
+    return Response.from_dict(data), facets if isinstance(facets, dict) else None

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Iterator
 
+from ov_eval.disk import writing
 from ov_eval.errors import OvEvalError
 
 LOCK_NAME = ".lock"
@@ -45,7 +46,8 @@ def create_output_folder(folder: Path, output_path: str) -> None:
         if parent.exists():
             break
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        with writing(folder):
+            folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OvEvalError(f"--output_path: cannot create folder '{folder}': {exc.strerror}") from None
 
@@ -60,7 +62,8 @@ def claim_output_folder(folder: Path, output_path: str, hold_lock: bool) -> Iter
     """Create and check `folder`; with `hold_lock`, hold its run lock until the block ends."""
     create_output_folder(folder, output_path)
     try:
-        fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        with writing(folder / LOCK_NAME):
+            fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise OvEvalError(f"--output_path: cannot write in '{folder}': {exc.strerror}") from None
     try:
@@ -69,8 +72,9 @@ def claim_output_folder(folder: Path, output_path: str, hold_lock: bool) -> Iter
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise OvEvalError(f"another ov_eval run (pid {_holder(fd)}) is using {folder}") from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            with writing(folder / LOCK_NAME):
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
         os.close(fd)  # releases the lock

@@ -12,10 +12,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ov_eval.disk import DiskFull
 from ov_eval.distributed import DEFAULT_PROGRESS_INTERVAL_S, DEFAULT_TIMEOUT_S, ProcessLayout, ProgressLog
 from ov_eval.errors import OvEvalError, RunInterrupted, TasksNotScored, did_you_mean
 from ov_eval.generate import run_requests
-from ov_eval.journal import Journal, reuse_summary
+from ov_eval.journal import Journal, journaled_responses, reuse_summary
 from ov_eval.judges.reference_prompts import ReferencePrompts
 from ov_eval.models.base import adapter_class, parse_model_args
 from ov_eval.models.sticky_pad import ordered_samples, sticky_pad_keys
@@ -143,14 +144,18 @@ def evaluate(config: RunConfig) -> dict[str, Any] | None:
     _seed_everything(config.seed)
     model_args = parse_model_args(config.model_args)
     out_dir = Path(config.output_path) / model_folder_name(config.model, model_args)
-    with claim_output_folder(out_dir, config.output_path, hold_lock=layout.is_main):
-        journal = Journal(out_dir / ".journal", layout.rank)
-        try:
-            return _evaluate_in(out_dir, journal, config, layout, tasks, groups, model_args, judge_prompts)
-        except KeyboardInterrupt:
-            raise RunInterrupted(journal.records) from None
-        finally:
-            journal.close()
+    try:
+        with claim_output_folder(out_dir, config.output_path, hold_lock=layout.is_main):
+            journal = Journal(out_dir / ".journal", layout.rank)
+            try:
+                return _evaluate_in(out_dir, journal, config, layout, tasks, groups, model_args, judge_prompts)
+            finally:
+                journal.close()
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (the CLI turns it into a KeyboardInterrupt)
+        raise RunInterrupted(journaled_responses(out_dir / ".journal"), getattr(stop, "exit_status", 130)) from None
+    except DiskFull as full:
+        raise OvEvalError(f"{full} ({journaled_responses(out_dir / '.journal')} samples journaled; free space and "
+                          "run again)") from None
 
 
 def _evaluate_in(out_dir: Path, journal: Journal, config: RunConfig, layout: ProcessLayout, tasks: list[Task],

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import ov_eval
+from ov_eval.disk import writing
 from ov_eval.run_folder import run_folder_name
 from ov_eval.reporting.run_files import companion_key, metric_keys
 from ov_eval.scoring.score import TaskScores
@@ -117,10 +118,14 @@ def build_results(tasks: list[Task], scores: dict[str, TaskScores], groups: dict
 def _write_temporary(path: Path, text: str) -> Path:
     """`text` complete on disk under a hidden temporary name beside `path` (no reader globs it)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with writing(path), tmp.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return tmp
 
 
@@ -136,7 +141,8 @@ def write_outputs(folder: Path, date: str, results: dict[str, Any], scores: dict
     first, its samples files after it. A run killed while writing leaves only hidden temporary files; one killed
     between the renames leaves a results file whose samples are not all there yet, never samples files without
     their results file (which readers, starting from results files, would never find)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    with writing(folder):
+        folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{date}_results.json"
     pending: list[tuple[Path, Path]] = []
     try:
@@ -148,7 +154,8 @@ def write_outputs(folder: Path, date: str, results: dict[str, Any], scores: dict
                 lines = "".join(json.dumps(s, ensure_ascii=False, default=str) + "\n" for s in task_scores.samples)
                 pending.append((_write_temporary(final, lines), final))
         for tmp, final in pending:
-            os.replace(tmp, final)
+            with writing(final):
+                os.replace(tmp, final)
     finally:
         for tmp, _ in pending:
             tmp.unlink(missing_ok=True)

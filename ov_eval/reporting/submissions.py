@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
+from ov_eval.disk import writing
 from ov_eval.errors import OvEvalError
 from ov_eval.reporting.run_files import warn_if_newest_covers_less
 from ov_eval.scoring.choice import egoschema_parse_choice
@@ -80,10 +81,15 @@ SUBMITTERS: dict[str, tuple[str, Callable[[list[dict[str, Any]], str], dict[str,
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        with writing(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=True) + "\n", encoding="utf-8")
+            os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_submissions(out_dir: Path, task_name: str, samples: list[dict], profile: str) -> list[Path]:
