@@ -27,7 +27,14 @@ def model_input(request: Request, adapter: ModelAdapter) -> ModelInput:
 
 def _prepare(adapter: ModelAdapter, request: Request):
     try:
-        return adapter.prepare(model_input(request, adapter))
+        inputs = model_input(request, adapter)
+    except (MediaError, OvEvalError) as exc:
+        raise SampleFailure(without_addresses(str(exc))) from None
+    except Exception as exc:  # any fault reading one sample's media is that sample's error
+        raise SampleFailure(without_addresses(f"task '{request.task}', doc {request.doc_id}: cannot read its "
+                                              f"media: {type(exc).__name__}: {exc}")) from None
+    try:
+        return adapter.prepare(inputs)
     except (MediaError, OvEvalError) as exc:
         raise SampleFailure(without_addresses(str(exc))) from None
 

@@ -271,6 +271,11 @@ class Task:
                 path = self.video_path(doc)
             except VideoPathError as exc:  # an error for this sample only
                 return (MediaRef("video", "", f"{label}: {exc}"),)
+            except OvEvalError:  # the task's video folder itself: every sample's, so the run stops
+                raise
+            except Exception as exc:  # whatever else resolving one sample's video raises is that sample's error
+                return (MediaRef("video", "", f"{label}: video id {doc.get(visual.fields[0])!r}: "
+                                              f"{type(exc).__name__}: {exc}"),)
             return (MediaRef("video", str(path), label),)
         return ()
 
@@ -298,7 +303,10 @@ class Task:
     def video_path(self, doc: dict[str, Any]) -> Path:
         """The video file of a doc; raises VideoPathError for an id that leaves the video folder."""
         visual = self.config.visual
-        name = visual.video_pattern.format(doc[visual.fields[0]])
+        video_id = doc[visual.fields[0]]
+        if video_id is None:
+            raise VideoPathError(f"the video id (column '{visual.fields[0]}') is null")
+        name = visual.video_pattern.format(video_id)
         return resolve_video(self.video_folder(), name, visual.video_fallback_extensions)
 
     def request(self, doc_id: int, generation: GenerationSettings, model_identity: str) -> Request:

@@ -81,7 +81,7 @@ def encoded_image(ref: MediaRef) -> EncodedImage | None:
             data = Path(source["path"]).read_bytes()
         else:
             return None
-    except OSError:
+    except (OSError, ValueError):  # unreadable: the decode of the same image reports it for its sample
         return None
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return EncodedImage(data, "image/png")
@@ -95,9 +95,9 @@ def decode_video(ref: MediaRef, num_frames: int, backend: str = "decord") -> np.
     if not ref.source:  # the task refused the video id (e.g. it escapes the video folder)
         raise MediaError(ref.label)
     path = Path(ref.source)
-    if not path.is_file():
-        raise MediaError(f"{ref.label}: video file not found: {path}")
     try:
+        if not path.is_file():
+            raise MediaError(f"{ref.label}: video file not found: {path}")
         if backend == "decord":
             return _decode_with_decord(path, num_frames)
         return _decode_with_pyav(path, num_frames)

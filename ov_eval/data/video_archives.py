@@ -120,6 +120,11 @@ def prepare_video_folder(repo: str, patterns: Sequence[str], cache_name: str, su
     return folder
 
 
+def _shown(name: str, limit: int = 60) -> str:
+    """A video id for a message: quoted, and cut to `limit` characters with its length when longer."""
+    return repr(name) if len(name) <= limit else f"{name[:limit]!r}... ({len(name)} characters)"
+
+
 def resolve_video(root: Path, name: str, fallback_extensions: Sequence[str] = ()) -> Path:
     """`root/name`, or the first existing fallback with another extension; refuses ids that leave `root`.
 
@@ -128,11 +133,18 @@ def resolve_video(root: Path, name: str, fallback_extensions: Sequence[str] = ()
     relative = PurePosixPath(name.replace("\\", "/"))
     if not name or relative.is_absolute() or ".." in relative.parts or Path(name).is_absolute():
         raise VideoPathError(f"video id '{name}' escapes the video folder")
+    if "\x00" in name:
+        raise VideoPathError(f"video id {_shown(name)} holds a NUL byte")
     base = Path(root).resolve()
     primary = base / relative
     candidates = [primary] + [primary.with_suffix(ext) for ext in fallback_extensions if primary.suffix != ext]
-    chosen = next((c for c in candidates if c.exists()), primary)
-    real = chosen.resolve()
+    try:
+        chosen = next((c for c in candidates if c.exists()), primary)
+        real = chosen.resolve(strict=chosen.is_symlink())
+    except RuntimeError:  # Python 3.11's word for a symlink loop
+        raise VideoPathError(f"video id {_shown(name)}: symlink loop") from None
+    except OSError as exc:  # a name too long, a symlink loop, a folder that cannot be read
+        raise VideoPathError(f"video id {_shown(name)}: {exc.strerror or exc}") from None
     if real != base and base not in real.parents:
         raise VideoPathError(f"video id '{name}' resolves outside the video folder (symlink to {real})")
     return real
