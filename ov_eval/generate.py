@@ -35,8 +35,8 @@ def _prepare(adapter: ModelAdapter, request: Request):
                                               f"media: {type(exc).__name__}: {exc}")) from None
     try:
         return adapter.prepare(inputs)
-    except (MediaError, OvEvalError) as exc:
-        raise SampleFailure(without_addresses(str(exc))) from None
+    except (MediaError, OvEvalError) as exc:  # e.g. `<image>` placeholders that do not match the images
+        raise SampleFailure(without_addresses(f"task '{request.task}', doc {request.doc_id}: {exc}")) from None
 
 
 def run_requests(adapter: ModelAdapter, requests: list[Request], batch_size: int, workers: int,

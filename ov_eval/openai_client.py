@@ -8,6 +8,7 @@ scrubbed from every message we raise or log.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -16,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
+from urllib.parse import urlsplit
 
 from ov_eval.errors import OvEvalError
 from ov_eval.retry import RetryPolicy, retry_after_s
@@ -68,6 +70,18 @@ class _Secret:
 
 class _MalformedReply(Exception):
     pass
+
+
+def check_endpoint_url(url: str, source: str) -> None:
+    """An http(s) URL with a host, or an error naming where the URL came from: refused before anything runs,
+    instead of every request failing later with "Connection error"."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OvEvalError(f"{source}: '{url}' is not an http(s) URL with a host (e.g. http://localhost:8000/v1)")
 
 
 class ChatClient:
@@ -185,7 +199,11 @@ class ChatClient:
             wait = retry_after_s(exc.response.headers) if status == 429 else None
             message = re.sub(r"^Error code: \d+ - ", "", exc.message)
             return "http_error", self._redact(f"HTTP {status}: {message}"), retryable, wait
-        if isinstance(exc, (ValueError, _MalformedReply, openai.APIResponseValidationError)):
+        if isinstance(exc, json.JSONDecodeError):  # a body sent as JSON that is not (an HTML page, often)
+            return "malformed_response", self._redact(text_reply_problem(exc.doc)), True, None
+        if isinstance(exc, _MalformedReply):
+            return "malformed_response", self._redact(str(exc)), True, None
+        if isinstance(exc, (ValueError, openai.APIResponseValidationError)):
             return "malformed_response", self._redact(f"{type(exc).__name__}: {exc}"), True, None
         raise exc
 
@@ -211,7 +229,24 @@ class ChatClient:
             return None
 
 
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+def text_reply_problem(text: str) -> str:
+    """What a reply that is text instead of a chat completion is: an HTML page (a proxy's login or error page, a
+    web server at the wrong path) says so, with its title."""
+    head = text.lstrip()[:1000].lower()
+    if head.startswith(("<!doctype html", "<html")) or "<html" in head or "<body" in head:
+        title = _TITLE.search(text)
+        shown = f" titled '{' '.join(title[1].split())[:80]}'" if title else ""
+        return (f"the reply is an HTML page{shown}, not a chat completion (is the base URL the API's, ending in "
+                "/v1?)")
+    return f"the reply is not a chat completion: {text.strip()[:80]!r}"
+
+
 def _content(completion: Any) -> str:
+    if isinstance(completion, str):  # the SDK hands over the body as it is when the server does not send JSON
+        raise _MalformedReply(text_reply_problem(completion))
     choices = getattr(completion, "choices", None)
     if not choices:
         raise _MalformedReply("the response has no choices")

@@ -22,6 +22,7 @@ from typing import Any
 
 import ov_eval
 from ov_eval.reporting.run_files import read_results_json, warn_if_newest_covers_less
+from ov_eval.reporting.validate import read_samples_file
 from ov_eval.errors import OvEvalError, did_you_mean
 from ov_eval.scoring.normalize import PROFILES
 
@@ -76,23 +77,7 @@ def find_results_file(path: Path) -> Path:
 
 
 def read_logged_samples(path: Path) -> list[dict[str, Any]]:
-    records = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise OvEvalError(f"{path}: cannot read: {exc.strerror}") from None
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise OvEvalError(f"{path}:{number}: not valid JSON: {exc.msg}") from None
-        missing = {"doc_id", "doc", "resps", "arguments"} - set(record)
-        if missing:
-            raise OvEvalError(f"{path}:{number}: a logged sample lacks {sorted(missing)}")
-        records.append(record)
-    return records
+    return read_samples_file(path)
 
 
 def response_from_record(task: str, record: dict[str, Any]) -> Any:

@@ -27,7 +27,7 @@ from ov_eval.reporting.submissions import write_submissions
 from ov_eval.reporting.results import build_results, model_folder_name, write_outputs
 from ov_eval.reporting.leaderboard import comparison_table
 from ov_eval.reporting.table import results_table
-from ov_eval.scoring.judge_step import JudgeSettings, judge_endpoint_configured
+from ov_eval.scoring.judge_step import JudgeSettings, check_judge_endpoint, judge_endpoint_configured
 from ov_eval.scoring.score import score_task_or_fault
 from ov_eval.scoring.uncertainty import BootstrapSettings
 from ov_eval.task import Task
@@ -80,6 +80,8 @@ def _load_tasks(config: RunConfig) -> tuple[list[Task], dict[str, list[str]]]:
     tasks = [Task.load(index.tasks[name], config.dataset_overrides.get(name), config.scoring_profile)
              for name in names]
     judge_available = judge_endpoint_configured()
+    if judge_available and not config.predict_only and any(task.config.judge for task in tasks):
+        check_judge_endpoint()
     for task in tasks:  # fail before the model loads: bad dataset paths, judge tasks without a judge
         task.check_scorable(config.predict_only, judge_available)
         task.check_columns()

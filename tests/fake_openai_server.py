@@ -118,7 +118,8 @@ def _handler_for(server: FakeJudgeServer) -> type[BaseHTTPRequestHandler]:
             body = response.body if isinstance(response.body, bytes) else json.dumps(response.body).encode()
             try:
                 self.send_response(response.status)
-                self.send_header("Content-Type", "application/json")
+                if "content-type" not in {name.lower() for name in response.headers}:
+                    self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 for name, value in response.headers.items():
                     self.send_header(name, value)

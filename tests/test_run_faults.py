@@ -46,7 +46,8 @@ def test_input_faults_are_errors_of_their_sample_and_never_reach_generate(tiny_c
     assert samples[1]["error"] == "task 'demo_colours', doc 1, field 'question': not UTF-8 text (byte 0xff at position 0)"
     assert samples[2]["error"] == ("task 'demo_colours', doc 2, column 'image': cannot decode image: cannot identify "
                                    "image file <_io.BytesIO object>")
-    match = re.fullmatch(r"prompt of (\d+) tokens exceeds the model's context of 32768", samples[3]["error"])
+    match = re.fullmatch(r"task 'demo_colours', doc 3: prompt of (\d+) tokens exceeds the model's context of 32768",
+                         samples[3]["error"])
     assert match and int(match[1]) > 32768
     assert [i for i, s in enumerate(samples) if s["error"] is None] == [0, 4, 5, 6, 7]
     question = datasets.load_dataset("parquet", data_files=str(COLOURS), split="train")[0]["question"]

@@ -1,6 +1,7 @@
 """Dataset loading: a hub id (through the local cache, offline works) or a local parquet / saved dataset."""
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -39,12 +40,20 @@ def load_split(source: DatasetSource, task: str) -> datasets.Dataset:
         raise OvEvalError(f"task '{task}': dataset path '{source.path}' does not exist")
     else:
         dataset = _load_hub(source, task)
+    if len(dataset) == 0:
+        raise OvEvalError(f"task '{task}': dataset '{source.path}' (split {source.split}) has no rows")
     return _without_media_decoding(dataset)
 
 
 def _load_local(path: Path, source: DatasetSource, task: str) -> datasets.Dataset:
     if _is_saved_dataset(path):
-        loaded = datasets.load_from_disk(str(path))
+        try:
+            loaded = datasets.load_from_disk(str(path))
+        except Exception as exc:  # a missing or damaged arrow file, a state.json that does not parse, ...
+            if _saved_without_data(path):  # what save_to_disk writes for no rows, and cannot load again
+                raise OvEvalError(f"task '{task}': saved dataset '{path}' has no rows") from None
+            raise OvEvalError(f"task '{task}': cannot read saved dataset '{path}': {type(exc).__name__}: "
+                              f"{exc}") from None
         if isinstance(loaded, datasets.DatasetDict):
             if source.split not in loaded:
                 raise OvEvalError(f"task '{task}': saved dataset '{path}' has no split '{source.split}' "
@@ -54,10 +63,29 @@ def _load_local(path: Path, source: DatasetSource, task: str) -> datasets.Datase
     files = _parquet_files(path)
     if not files:
         raise OvEvalError(f"task '{task}': '{path}' holds no parquet file and is not a saved dataset")
+    if _parquet_rows(files) == 0:  # the datasets library would only say "An error occurred while generating"
+        raise OvEvalError(f"task '{task}': dataset '{path}' has no rows")
     try:
         return datasets.load_dataset("parquet", data_files=files, split="train")
     except Exception as exc:  # pyarrow raises many types for corrupt files
         raise OvEvalError(f"task '{task}': cannot read '{path}': {exc}") from None
+
+
+def _saved_without_data(path: Path) -> bool:
+    try:
+        return json.loads((path / "state.json").read_text(encoding="utf-8")).get("_data_files") == []
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _parquet_rows(files: list[str]) -> int | None:
+    """The rows the parquet files hold by their footers, or None when one cannot be read (reported by the load)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return sum(pq.ParquetFile(file).metadata.num_rows for file in files)
+    except Exception:
+        return None
 
 
 def _load_hub(source: DatasetSource, task: str) -> datasets.Dataset:

@@ -24,7 +24,7 @@ from PIL import Image
 from ov_eval.errors import OvEvalError
 from ov_eval.models.base import check_model_args
 from ov_eval.models.templates import IMAGE_PLACEHOLDER
-from ov_eval.openai_client import ChatClient, ChatError
+from ov_eval.openai_client import ChatClient, ChatError, check_endpoint_url
 from ov_eval.pipeline import SampleFailure
 from ov_eval.retry import RetryPolicy
 from ov_eval.types import EncodedImage, Generation, GenerationSettings, ModelInput
@@ -107,6 +107,7 @@ class OpenAICompatibleAdapter:
         self.base_url = str(args["base_url"] or env.get("OPENAI_BASE_URL") or "").rstrip("/")
         if not self.base_url:
             raise OvEvalError("--model_args: give base_url=URL (or set OPENAI_BASE_URL) for openai_compatible")
+        check_endpoint_url(self.base_url, "--model_args: base_url" if args["base_url"] else "OPENAI_BASE_URL")
         self.max_concurrency = _number("max_concurrency", args["max_concurrency"], int)
         self.max_frames_num = _number("max_frames_num", args["max_frames_num"], int)
         timeout = _number("timeout", args["timeout"], float)

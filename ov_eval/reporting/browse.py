@@ -138,9 +138,9 @@ def collect_samples(run: LoggedRun, tasks: list[str], against: LoggedRun | None,
     out = []
     for task in tasks:
         headline, keys = _headline(run, task), metric_keys(run.data["results"][task])
-        other = against.samples(task) if against is not None and task in against.data["results"] else None
+        other = against.samples(task, "browse") if against is not None and task in against.data["results"] else None
         media = MediaSource(run, task, media_budget_bytes - sum(len(u) for s in out for u in s["media"]))
-        records = sorted(run.samples(task).items())
+        records = sorted(run.samples(task, "browse").items())
         for (doc_id, record), thumbnails in zip(records, media.thumbnails([d for d, _ in records])):
             sample = {"task": task, "doc_id": doc_id, "headline": headline, **_record_view(record, keys)}
             sample["media"], sample["media_note"] = thumbnails

@@ -43,12 +43,14 @@ class LoggedRun:
     def config_hash(self, task: str) -> str | None:
         return self.provenance(task).get("task_config_hash")
 
-    def samples(self, task: str) -> dict[int, dict[str, Any]]:
+    def samples(self, task: str, command: str = "compare") -> dict[int, dict[str, Any]]:
+        """The task's logged samples by doc id; `command` (compare, browse) is named when there are none."""
         from ov_eval.rescore import read_logged_samples
 
         path = self.results_path.parent / f"{self.date}_samples_{task}.jsonl"
         if not path.is_file():
-            raise OvEvalError(f"task '{task}': no logged samples {path} (compare needs runs made with --log_samples)")
+            raise OvEvalError(f"task '{task}': no logged samples {path} ({command} needs runs made with "
+                              "--log_samples)")
         return {int(record["doc_id"]): record for record in read_logged_samples(path)}
 
 

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import glob
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ov_eval.errors import OvEvalError
+from ov_eval.reporting.validate import read_results_file
 
 log = logging.getLogger(__name__)
 
@@ -102,35 +102,20 @@ def _members(data: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def _n_samples(path: Path, data: dict[str, Any]) -> dict[str, tuple[int, int]]:
-    out: dict[str, tuple[int, int]] = {}
-    for task, counts in (data.get("n-samples") or {}).items():
-        try:
-            out[task] = (int(counts["effective"]), int(counts["original"]))
-        except (TypeError, KeyError, ValueError):
-            raise OvEvalError(f"{path}: n-samples of task '{task}' lacks integer 'effective' and 'original'") from None
-    return out
+    """Checked by the validator: each task's counts are whole numbers."""
+    return {task: (counts["effective"], counts["original"]) for task, counts in (data.get("n-samples") or {}).items()}
 
 
 def read_results_json(path: Path) -> dict[str, Any]:
-    """A results file's JSON; unreadable, invalid or not a results file is an error naming the file."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise OvEvalError(f"{path}: cannot read: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise OvEvalError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
-        raise OvEvalError(f"{path}: not a results file (no 'results' mapping)")
-    return data
+    """A results file's JSON; unreadable, not UTF-8, invalid, not a results file or a field of the wrong type is
+    an error naming the file (and the field)."""
+    return read_results_file(path)
 
 
 def load_run(path: Path) -> Run:
     data = read_results_json(path)
     groups = data.get("groups") if isinstance(data.get("groups"), dict) else {}
     entries = {**groups, **data["results"]}
-    for name, entry in entries.items():
-        if not isinstance(entry, dict):
-            raise OvEvalError(f"{path}: the entry of task '{name}' is not a mapping")
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
     model = _model_args(config).get("pretrained") or config.get("model") or path.parent.name
     served = config.get("model") == "openai_compatible"

@@ -22,6 +22,7 @@ from typing import Any, Callable
 from ov_eval.disk import writing
 from ov_eval.errors import OvEvalError
 from ov_eval.reporting.run_files import warn_if_newest_covers_less
+from ov_eval.reporting.validate import read_results_file, read_samples_file
 from ov_eval.scoring.choice import egoschema_parse_choice
 from ov_eval.scoring.normalize import strip_reasoning_blocks
 from ov_eval.scoring.text_metrics import mmmu_parse_open_response
@@ -127,20 +128,14 @@ def submissions_from_log(run_dir: Path, out_dir: Path | None = None, tasks: list
     warn_if_newest_covers_less(results_files)
     results_path = results_files[-1]
     date = results_path.name[: -len("_results.json")]
-    try:
-        results = json.loads(results_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise OvEvalError(f"{results_path}: cannot read results: {exc}") from None
+    results = read_results_file(results_path)
     profile = results.get("scoring_profile", "published")
     written: list[Path] = []
     for samples_path in sorted(run_dir.glob(f"{date}_samples_*.jsonl")):
         match = _SAMPLES_FILE.match(samples_path.name)
         if match is None or match["task"] not in SUBMITTERS or (tasks and match["task"] not in tasks):
             continue
-        try:
-            samples = [json.loads(line) for line in samples_path.read_text(encoding="utf-8").splitlines() if line]
-        except ValueError as exc:
-            raise OvEvalError(f"{samples_path}: not valid JSON lines: {exc}") from None
+        samples = read_samples_file(samples_path)
         written += write_submissions(out_dir, match["task"], samples, profile)
     if tasks and not written:
         raise OvEvalError(f"{run_dir}: no logged samples of {', '.join(tasks)} with a submission file "

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from ov_eval.errors import OvEvalError
 from ov_eval.judges import JudgeFailure, JudgeItem, VerdictCache, default_cache_path
 from ov_eval.judges import JudgePrompt, judge_all, judge_kind
-from ov_eval.openai_client import ChatClient, EndpointConfigError
+from ov_eval.openai_client import ChatClient, EndpointConfigError, check_endpoint_url
 from ov_eval.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -95,6 +95,14 @@ def judge_number(flag: str, value: Any, env: Mapping[str, str], variable: str, k
 def judge_endpoint_configured(env: Mapping[str, str] | None = None) -> bool:
     """Whether the environment names a usable judge endpoint (a key; for Azure also endpoint and version)."""
     return ChatClient(env=os.environ if env is None else env).configured
+
+
+def check_judge_endpoint(env: Mapping[str, str] | None = None) -> None:
+    """A judge endpoint named in the environment must be an http(s) URL (checked before the model loads)."""
+    client = ChatClient(env=os.environ if env is None else env)
+    if client.base_url:
+        check_endpoint_url(client.base_url, "AZURE_OPENAI_ENDPOINT" if client.api_type == "azure" else
+                           "OPENAI_BASE_URL")
 
 
 @dataclass
