@@ -83,3 +83,20 @@ def test_hostile_image_paths_are_errors_of_their_samples(tiny_checkpoint, tmp_pa
         f"task 'demo_colours', doc 5, column 'image': cannot decode image: [Errno 40] Too many levels of symbolic "
         f"links: '{data / 'loop_a.png'}'",
     ]
+
+
+def test_image_placeholders_that_do_not_match_the_images_name_the_task_and_document(tiny_checkpoint, tmp_path):
+    folder = tmp_path / "ext"
+    folder.mkdir()
+    (folder / "mine.yaml").write_text(
+        f"task: mine\ndataset: {{path: {DEMO / 'colours.parquet'}, split: train}}\n"
+        "visual: {kind: image, fields: [image]}\nprompt: {text: '<image> <image> {question}'}\n"
+        "target: {field: answer}\ngeneration: {max_new_tokens: 2}\nmetrics: [{metric: exact_match}]\n")
+    out = tmp_path / "out"
+    done = run_ov_eval(["--model_args", f"pretrained={tiny_checkpoint}", "--tasks", "mine", "--include_path",
+                        str(folder), "--limit", "2", "--log_samples", "--output_path", str(out),
+                        "--verbosity", "WARNING"])
+    assert done.returncode == 0, done.stderr
+    assert [s["error"] for s in read_samples(out, "mine")] == [
+        f"task 'mine', doc {i}: the prompt has 2 image placeholders for 1 visuals" for i in (0, 1)]
+    assert read_results(out)["results"]["mine"]["n_errors"] == 2

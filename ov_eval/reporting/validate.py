@@ -70,8 +70,8 @@ def check_results(path: Path, data: Any) -> dict[str, Any]:
     for field in ("bootstrap_iters", "bootstrap_seed"):
         if field in uncertainty:
             _whole_number(path, f"uncertainty.{field}", uncertainty[field])
-    for field in ("date", "scoring_profile"):
-        _optional(path, data, field, (str,), "a string")
+    _optional(path, data, "date", (str, int, float), "a string or a timestamp")  # the reference writes time.time()
+    _optional(path, data, "scoring_profile", (str,), "a string")
     return data
 
 
