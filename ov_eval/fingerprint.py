@@ -93,6 +93,9 @@ def full_digest(path: str | os.PathLike[str]) -> str:
     return hashlib.sha256(f"{size}:".encode() + b"".join(parts)).hexdigest()
 
 
+_UNUSABLE_CACHES: set[Path] = set()
+
+
 class FingerprintCache:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -104,7 +107,9 @@ class FingerprintCache:
             connection.execute(_SCHEMA)
             return connection
         except (OSError, sqlite3.Error) as exc:
-            log.warning("fingerprint cache %s cannot be used (%s): hashing files in full", self.path, exc)
+            if self.path not in _UNUSABLE_CACHES:  # once per cache, not once per file of a large dataset
+                _UNUSABLE_CACHES.add(self.path)
+                log.warning("fingerprint cache %s cannot be used (%s): hashing files in full", self.path, exc)
             return None
 
     @contextmanager
