@@ -187,6 +187,7 @@ def journal_lines(folder: Path) -> Iterable[bytes]:
 RECORD_TYPES: dict[str, tuple[type, ...]] = {"key": (str,), "task": (str,), "doc_id": (int,), "text": (str,),
                                              "input_tokens": (int,), "output_tokens": (int,), "image_tokens": (int,),
                                              "error": (str, type(None))}
+REQUIRED_FIELDS = {"key", "task", "doc_id", "text"}  # the others have defaults (older journals may lack them)
 
 
 def parse_record(line: bytes) -> tuple[Response, dict[str, Any] | None] | None:
@@ -198,8 +199,8 @@ def parse_record(line: bytes) -> tuple[Response, dict[str, Any] | None] | None:
         facets = data.pop("facets", None) if isinstance(data, dict) else None
     except (ValueError, TypeError, AttributeError):
         return None
-    if not isinstance(data, dict) or set(data) != set(RECORD_TYPES):
+    if not isinstance(data, dict) or not REQUIRED_FIELDS <= set(data) or not set(data) <= set(RECORD_TYPES):
         return None
-    if any(not isinstance(data[name], types) or isinstance(data[name], bool) for name, types in RECORD_TYPES.items()):
+    if any(not isinstance(value, RECORD_TYPES[name]) or isinstance(value, bool) for name, value in data.items()):
         return None
     return Response.from_dict(data), facets if isinstance(facets, dict) else None
