@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime
 import logging
 import random
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from ov_eval.scoring.judge_step import JudgeSettings, judge_endpoint_configured
 from ov_eval.scoring.score import score_task_or_fault
 from ov_eval.scoring.uncertainty import BootstrapSettings
 from ov_eval.task import Task
+from ov_eval.throughput import StageClock, TaskGeneration, run_throughput, task_throughput
 from ov_eval.types import Request, Response
 
 log = logging.getLogger(__name__)
@@ -108,7 +110,8 @@ def _sticky_pad_keys(tasks: list[Task], config: RunConfig, adapter: Any, layout:
 
 
 def _generate_task(task: Task, config: RunConfig, adapter: Any, layout: ProcessLayout, journal: Journal,
-                   finished: dict[str, Response], pad_keys: set[str], progress: ProgressLog) -> list[Response]:
+                   finished: dict[str, Response], pad_keys: set[str], progress: ProgressLog,
+                   clock: StageClock) -> tuple[list[Response], TaskGeneration]:
     requests, unusable = _task_requests(task, config, adapter, layout)
     requests = [r.with_pad_images() if r.key in pad_keys else r for r in requests]
     todo = [r for r in requests if r.key not in finished]
@@ -121,19 +124,22 @@ def _generate_task(task: Task, config: RunConfig, adapter: Any, layout: ProcessL
     facets = {r.key: r.facets for r in todo}
     fresh: dict[str, Response] = {}
     progress.start_task(task.name, len(requests), len(requests) - len(todo))
+    start = time.perf_counter()
     with tqdm(total=len(requests), initial=len(requests) - len(todo), desc=task.name, unit="sample",
               disable=not layout.is_main, dynamic_ncols=True) as bar:
-        for response in run_requests(adapter, todo, config.batch_size, config.workers):
+        for response in run_requests(adapter, todo, config.batch_size, config.workers, clock=clock):
             if response.error is None:
                 journal.append(response, facets.get(response.key))
             fresh[response.key] = response
             bar.update()
             progress.advance()
-    return [finished.get(r.key) or fresh[r.key] for r in requests] + unusable
+    generation = TaskGeneration(time.perf_counter() - start, list(fresh.values()), len(requests) - len(todo))
+    return [finished.get(r.key) or fresh[r.key] for r in requests] + unusable, generation
 
 
 def evaluate(config: RunConfig) -> dict[str, Any] | None:
     """Run the evaluation; rank 0 returns the results (other ranks None). Ctrl-C raises RunInterrupted."""
+    started = time.perf_counter()
     layout = ProcessLayout.from_environment(config.dist_timeout, config.progress_interval)
     tasks, groups = _load_tasks(config)
     judge_prompts = None
@@ -146,7 +152,7 @@ def evaluate(config: RunConfig) -> dict[str, Any] | None:
     with claim_output_folder(out_dir, config.output_path, hold_lock=layout.is_main):
         journal = Journal(out_dir / ".journal", layout.rank)
         try:
-            return _evaluate_in(out_dir, journal, config, layout, tasks, groups, model_args, judge_prompts)
+            return _evaluate_in(out_dir, journal, config, layout, tasks, groups, model_args, started, judge_prompts)
         except KeyboardInterrupt:
             raise RunInterrupted(journal.records) from None
         finally:
@@ -154,33 +160,42 @@ def evaluate(config: RunConfig) -> dict[str, Any] | None:
 
 
 def _evaluate_in(out_dir: Path, journal: Journal, config: RunConfig, layout: ProcessLayout, tasks: list[Task],
-                 groups: dict[str, list[str]], model_args: dict[str, str],
+                 groups: dict[str, list[str]], model_args: dict[str, str], started: float,
                  judge_prompts: ReferencePrompts | None = None) -> dict[str, Any] | None:
     adapter = adapter_class(config.model)(model_args, batch_size=config.batch_size, device=layout.device)
     finished = journal.load()
     pad_keys = _sticky_pad_keys(tasks, config, adapter, layout)
+    clock = StageClock()
     with ProgressLog(layout) as progress:
-        local = {task.name: _generate_task(task, config, adapter, layout, journal, finished, pad_keys, progress)
-                 for task in tasks}
+        local = {task.name: _generate_task(task, config, adapter, layout, journal, finished, pad_keys, progress,
+                                           clock) for task in tasks}
     journal.close()
-    gathered = layout.gather(local)
+    gathered = layout.gather((local, clock.seconds["media_preparation_s"]))
     if not layout.is_main:
         return None
+    throughput = {task.name: task_throughput([rank[0][task.name][1] for rank in gathered]) for task in tasks}
+    clock = StageClock()
+    clock.add("media_preparation_s", sum(rank[1] for rank in gathered))
+    clock.add("generation_s", sum(entry["generation_s"] for entry in throughput.values()))
     scores, generation = {}, {}
     judge = JudgeSettings(model=config.judge_model, concurrency=config.judge_concurrency,
                           timeout_s=config.judge_timeout, max_tries=config.judge_tries,
                           reference_prompts=judge_prompts)
     bootstrap = BootstrapSettings(iters=config.bootstrap_iters, seed=config.seed[1 % len(config.seed)])
     for task in tasks:
-        responses = [r for rank_responses in gathered for r in rank_responses[task.name]]
+        responses = [r for rank in gathered for r in rank[0][task.name][0]]
         generation[task.name] = task.generation(config.gen_kwargs).to_dict()
+        judging_before, start = clock.seconds["judging_s"], time.perf_counter()
         scores[task.name] = score_task_or_fault(task, responses, generation[task.name], config.scoring_profile,
-                                                config.predict_only, judge, bootstrap=bootstrap)
+                                                config.predict_only, judge, bootstrap=bootstrap, clock=clock)
+        clock.add("scoring_s", time.perf_counter() - start - (clock.seconds["judging_s"] - judging_before))
     date = datetime.datetime.now().strftime("%Y%m%d_%H%M%S")
     run_name = config.run_name or f"{out_dir.name}_{date}"
     run_config = asdict(config) | {"num_processes": layout.world_size, "model_args": model_args,
                                    "run_name": run_name}
-    results = build_results(tasks, scores, groups, generation, run_config, adapter.describe(), date, bootstrap)
+    results = build_results(tasks, scores, groups, generation, run_config, adapter.describe(), date, bootstrap,
+                            throughput)
+    results["throughput"] = run_throughput(time.perf_counter() - started, clock.seconds, throughput)
     path = write_outputs(out_dir, date, results, scores, config.log_samples)
     for task in tasks:
         for submission in write_submissions(Path(config.output_path), task.name, scores[task.name].samples,

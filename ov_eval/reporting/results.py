@@ -44,7 +44,7 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
-def task_entry(task: Task, scores: TaskScores) -> dict[str, Any]:
+def task_entry(task: Task, scores: TaskScores, throughput: dict[str, Any] | None = None) -> dict[str, Any]:
     entry: dict[str, Any] = {"alias": task.name}
     for key, value in scores.metrics.items():
         entry[key] = _finite(value)
@@ -54,6 +54,8 @@ def task_entry(task: Task, scores: TaskScores) -> dict[str, Any]:
         entry["scoring_error"] = scores.scoring_error
     if scores.judge is not None:  # samples without a verdict are not in the metrics (see provenance.judge)
         entry.update(n_judged=scores.n_judged, n_judge_errors=scores.n_judge_errors)
+    if throughput is not None:
+        entry["throughput"] = throughput
     return entry
 
 
@@ -90,8 +92,9 @@ def group_entries(groups: dict[str, list[str]], entries: dict[str, dict[str, Any
 
 def build_results(tasks: list[Task], scores: dict[str, TaskScores], groups: dict[str, list[str]],
                   generation: dict[str, dict[str, Any]], run_config: dict[str, Any], model_info: dict[str, Any],
-                  date: str, bootstrap: BootstrapSettings = BootstrapSettings()) -> dict[str, Any]:
-    entries = {task.name: task_entry(task, scores[task.name]) for task in tasks}
+                  date: str, bootstrap: BootstrapSettings = BootstrapSettings(),
+                  throughput: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    entries = {task.name: task_entry(task, scores[task.name], (throughput or {}).get(task.name)) for task in tasks}
     return {
         "results": entries,
         "groups": group_entries(groups, entries, scores),

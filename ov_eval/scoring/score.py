@@ -1,6 +1,7 @@
 """The scoring stage: responses of one task -> filters -> judge step -> per-sample values -> metrics."""
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -11,6 +12,7 @@ from ov_eval.pipeline import SampleFailure
 from ov_eval.scoring.judge_step import JudgeSettings, judge_task
 from ov_eval.scoring.uncertainty import BootstrapSettings, Uncertainty, metric_uncertainty
 from ov_eval.task import Task
+from ov_eval.throughput import StageClock
 from ov_eval.types import Response
 
 log = logging.getLogger(__name__)
@@ -33,16 +35,19 @@ class TaskScores:
 
 def score_task_or_fault(task: Task, responses: list[Response], generation: dict[str, Any], profile: str,
                         predict_only: bool, judge: JudgeSettings | None = None,
-                        bootstrap: BootstrapSettings = BootstrapSettings()) -> TaskScores:
+                        bootstrap: BootstrapSettings = BootstrapSettings(), clock: StageClock | None = None,
+                        **options: Any) -> TaskScores:
     """score_task, where a fault while scoring costs this task alone its metrics: they come back None with the
-    fault in `scoring_error`, and the samples as --predict_only logs them (so `rescore` can score them later)."""
+    fault in `scoring_error`, and the samples as --predict_only logs them (so `rescore` can score them later).
+    `options` go to score_task (both times)."""
     try:
-        return score_task(task, responses, generation, profile, predict_only, judge, bootstrap=bootstrap)
+        return score_task(task, responses, generation, profile, predict_only, judge, bootstrap=bootstrap, clock=clock,
+                          **options)
     except Exception as exc:  # any fault: the other tasks' results must still be written
         log.debug("scoring task %s failed", task.name, exc_info=True)
         fault = str(exc) if isinstance(exc, (OvEvalError, SampleFailure)) else f"{type(exc).__name__}: {exc}"
     try:
-        scores = score_task(task, responses, generation, profile, predict_only=True)
+        scores = score_task(task, responses, generation, profile, predict_only=True, **options)
     except Exception:  # the fault is in what even unscored records need (prompt, filter): log no samples
         n_errors = sum(r.error is not None for r in responses)
         scores = TaskScores({}, [], len(responses), n_errors, 0)
@@ -54,7 +59,7 @@ def score_task_or_fault(task: Task, responses: list[Response], generation: dict[
 def score_task(task: Task, responses: list[Response], generation: dict[str, Any], profile: str,
                predict_only: bool, judge: JudgeSettings | None = None,
                logged: Mapping[int, dict[str, Any]] | None = None,
-               bootstrap: BootstrapSettings = BootstrapSettings()) -> TaskScores:
+               bootstrap: BootstrapSettings = BootstrapSettings(), clock: StageClock | None = None) -> TaskScores:
     """Score one task. `judge` None: no judge may be asked (judge tasks need --predict_only, MMBench keeps to
     its rules). `logged` (doc_id -> a logged sample record) supplies docs and prompts when rescoring, so the
     dataset is not needed."""
@@ -71,7 +76,8 @@ def score_task(task: Task, responses: list[Response], generation: dict[str, Any]
     filtered = {r.doc_id: task.filter_response(r.text or "", profile) for r in ordered if r.error is None}
     judgement = None
     if judge is not None and not predict_only and task.config.judge is not None:
-        judgement = judge_task(task, {d: (docs[d], text) for d, text in filtered.items()}, profile, judge)
+        with clock.timing("judging_s") if clock is not None else contextlib.nullcontext():
+            judgement = judge_task(task, {d: (docs[d], text) for d, text in filtered.items()}, profile, judge)
     for response in ordered:
         doc = docs[response.doc_id]
         text = logged[response.doc_id]["arguments"]["text"] if logged is not None else _prompt(task, doc, response.doc_id)
