@@ -87,6 +87,10 @@ def _eval_parser() -> argparse.ArgumentParser:
                         help="bootstrap resamples for metric stderr and 95%% intervals (default 1000; 0 = off)")
     parser.add_argument("--run_name", default=None,
                         help="the run's name in tables and leaderboards (default: model folder + date)")
+    # --- issue 23 (thinking models, judge cost, run files, trackers) ---
+    parser.add_argument("--judge_price", default=None, metavar="in=X,out=Y",
+                        help="judge price in USD per million prompt/completion tokens, for the cost estimate "
+                             "(default: the built-in list price of the judge model, if known)")
     parser.add_argument("--list-vocabulary", action="store_true",
                         help="list the filters, target transforms, metrics and aggregations a task YAML can name")
     return parser
@@ -219,6 +223,13 @@ def _gen_kwargs(text: str) -> dict[str, Any]:
     return values
 
 
+def _modern_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The checked values of the flags of issue 23 (kept together so they merge as one block)."""
+    from ov_eval.judges.pricing import parse_judge_price
+
+    return {"judge_price": parse_judge_price(args.judge_price) if args.judge_price else None}
+
+
 def configure_logging(verbosity: str) -> int:
     """The log level of --verbosity (an unknown one is an error); returns it."""
     level = getattr(logging, verbosity.upper(), None)
@@ -251,7 +262,7 @@ def run_eval(argv: list[str]) -> int:
         judge_concurrency=_integer("--judge_concurrency", args.judge_concurrency),
         dist_timeout=_seconds("--dist_timeout", args.dist_timeout),
         progress_interval=_seconds("--progress_interval", args.progress_interval),
-        bootstrap_iters=_bootstrap_iters(args.bootstrap_iters))
+        bootstrap_iters=_bootstrap_iters(args.bootstrap_iters), **_modern_flags(args))
     configure_logging(args.verbosity)
     from ov_eval.registry import task_index
 

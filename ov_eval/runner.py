@@ -18,6 +18,7 @@ from ov_eval.errors import OvEvalError, RunInterrupted, TasksNotScored, did_you_
 from ov_eval.generate import run_requests
 from ov_eval.journal import Journal, reuse_summary
 from ov_eval.judges.reference_prompts import ReferencePrompts
+from ov_eval.judges.pricing import JudgePrice
 from ov_eval.models.base import adapter_class, parse_model_args
 from ov_eval.models.sticky_pad import ordered_samples, sticky_pad_keys
 from ov_eval.pipeline import SampleFailure
@@ -26,6 +27,7 @@ from ov_eval.run_folder import claim_output_folder
 from ov_eval.reporting.submissions import write_submissions
 from ov_eval.reporting.results import build_results, model_folder_name, write_outputs
 from ov_eval.reporting.leaderboard import comparison_table
+from ov_eval.reporting.judge_usage import judge_usage, judge_usage_table
 from ov_eval.reporting.table import results_table
 from ov_eval.scoring.judge_step import JudgeSettings, judge_endpoint_configured
 from ov_eval.scoring.score import score_task_or_fault
@@ -63,6 +65,7 @@ class RunConfig:
     bootstrap_iters: int = 1000  # resamples for stderr and intervals of non-mean metrics (0 = off)
     run_name: str | None = None  # default: the model folder + the date
     judge_prompts: str | None = None  # the reference's lmms_eval folder or package: its judge texts, not paraphrases
+    judge_price: JudgePrice | None = None  # --judge_price (USD per million tokens); None: the list price, if known
 
 
 def _seed_everything(seeds: list[int]) -> None:
@@ -180,7 +183,7 @@ def _evaluate_in(out_dir: Path, journal: Journal, config: RunConfig, layout: Pro
     scores, generation = {}, {}
     judge = JudgeSettings(model=config.judge_model, concurrency=config.judge_concurrency,
                           timeout_s=config.judge_timeout, max_tries=config.judge_tries,
-                          reference_prompts=judge_prompts)
+                          reference_prompts=judge_prompts, price=config.judge_price)
     bootstrap = BootstrapSettings(iters=config.bootstrap_iters, seed=config.seed[1 % len(config.seed)])
     for task in tasks:
         responses = [r for rank in gathered for r in rank[0][task.name][0]]
@@ -196,12 +199,17 @@ def _evaluate_in(out_dir: Path, journal: Journal, config: RunConfig, layout: Pro
     results = build_results(tasks, scores, groups, generation, run_config, adapter.describe(), date, bootstrap,
                             throughput)
     results["throughput"] = run_throughput(time.perf_counter() - started, clock.seconds, throughput)
+    usage = judge_usage(results["provenance"])
+    if usage is not None:
+        results["judge_usage"] = usage
     path = write_outputs(out_dir, date, results, scores, config.log_samples)
     for task in tasks:
         for submission in write_submissions(Path(config.output_path), task.name, scores[task.name].samples,
                                             config.scoring_profile):
             print(f"Submission file for {task.name}: {submission}")
     print(results_table(results))
+    if usage is not None:
+        print("\n" + judge_usage_table(usage))
     print(f"\nResults written to {path}\n")
     print(comparison_table(path))
     faults = {name: s.scoring_error for name, s in scores.items() if s.scoring_error is not None}

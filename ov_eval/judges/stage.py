@@ -62,6 +62,8 @@ class JudgeRun:
     n_judge_errors: int = 0
     n_cache_hits: int = 0
     n_http_calls: int = 0
+    prompt_tokens: int = 0  # as the server's `usage` counts them, over every reply (unparsable ones too)
+    completion_tokens: int = 0
     failures_by_reason: dict[str, int] = field(default_factory=dict)
 
     def failures(self) -> list[JudgeFailure]:
@@ -72,6 +74,7 @@ class JudgeRun:
         return {"judge_models": dict(self.models), "judge_prompt_versions": dict(self.prompt_versions),
                 "n_judged": self.n_judged, "n_judge_errors": self.n_judge_errors,
                 "n_cache_hits": self.n_cache_hits, "n_http_calls": self.n_http_calls,
+                "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
                 "judge_failures_by_reason": dict(self.failures_by_reason)}
 
 
@@ -106,7 +109,7 @@ def judge_all(items: Iterable[JudgeItem | tuple[str, str, Mapping[str, str]]], *
                    prompt_versions={j.kind.name: j.prompt.version for j in jobs})
     own_client = client is None
     client = ChatClient() if client is None else client
-    results: dict[str, tuple[Outcome, int]] = {}
+    results: dict[str, tuple[Outcome, _Usage]] = {}
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="judge")
     try:
         with tqdm(total=len(jobs), desc=desc, unit="item", disable=not progress) as bar:
@@ -115,8 +118,8 @@ def judge_all(items: Iterable[JudgeItem | tuple[str, str, Mapping[str, str]]], *
             while pending:
                 done, pending = wait(pending, timeout=progress_every_s, return_when=FIRST_COMPLETED)
                 for future in done:
-                    outcome, calls = future.result()  # raises a worker's unexpected error (e.g. no credentials)
-                    results[outcome.item_id] = (outcome, calls)
+                    outcome, usage = future.result()  # raises a worker's unexpected error (e.g. no credentials)
+                    results[outcome.item_id] = (outcome, usage)
                     errors += isinstance(outcome, JudgeFailure)
                     bar.update(1)
                     bar.set_postfix(errors=errors, refresh=False)
@@ -128,9 +131,11 @@ def judge_all(items: Iterable[JudgeItem | tuple[str, str, Mapping[str, str]]], *
         if own_client:
             client.close()
     for job in jobs:
-        outcome, calls = results[job.item.item_id]
+        outcome, usage = results[job.item.item_id]
         run.outcomes[job.item.item_id] = outcome
-        run.n_http_calls += calls
+        run.n_http_calls += usage.calls
+        run.prompt_tokens += usage.prompt_tokens
+        run.completion_tokens += usage.completion_tokens
         if isinstance(outcome, Verdict):
             run.n_judged += 1
             run.n_cache_hits += outcome.cached
@@ -162,24 +167,35 @@ def _prepare(items: list[JudgeItem], model: str | None, prompts: Mapping[str, Ju
     return jobs
 
 
+@dataclass
+class _Usage:
+    calls: int = 0  # HTTP calls made for the item
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
 def _judge_one(job: _Job, client: ChatClient, cache: VerdictCache | None, verdict_tries: int
-               ) -> tuple[Outcome, int]:
-    """(outcome, HTTP calls made) for one item."""
+               ) -> tuple[Outcome, _Usage]:
+    """(outcome, HTTP calls and tokens spent) for one item; a cache hit spends nothing."""
     item, kind, prompt = job.item, job.kind, job.prompt
+    usage = _Usage()
     cached = cache.get(job.key) if cache is not None else None
     if cached is not None:
         try:
-            return Verdict(item.item_id, item.kind, kind.parse(cached), cached, cached=True), 0
+            return Verdict(item.item_id, item.kind, kind.parse(cached), cached, cached=True), usage
         except VerdictParseError as exc:  # stored under an older parser: ask again and overwrite
             log.info("judge: cached reply for %s no longer parses (%s); asking again", item.item_id, exc)
-    calls, last_error = 0, ""
+    last_error = ""
     for attempt in range(1, verdict_tries + 1):
         try:
             reply = client.complete(job.model, job.messages, temperature=prompt.temperature,
                                     max_tokens=prompt.max_tokens)
         except ChatError as exc:
-            return JudgeFailure(item.item_id, item.kind, exc.reason, exc.detail, calls + exc.tries), calls + exc.tries
-        calls += reply.tries
+            usage.calls += exc.tries
+            return JudgeFailure(item.item_id, item.kind, exc.reason, exc.detail, usage.calls), usage
+        usage.calls += reply.tries
+        usage.prompt_tokens += reply.prompt_tokens
+        usage.completion_tokens += reply.completion_tokens
         try:
             value = kind.parse(reply.text)
         except VerdictParseError as exc:
@@ -189,5 +205,5 @@ def _judge_one(job: _Job, client: ChatClient, cache: VerdictCache | None, verdic
             continue
         if cache is not None:
             cache.put(job.key, reply.text, model=job.model, prompt_version=prompt.version)
-        return Verdict(item.item_id, item.kind, value, reply.text, cached=False), calls
-    return JudgeFailure(item.item_id, item.kind, "unparsable_verdict", last_error, calls), calls
+        return Verdict(item.item_id, item.kind, value, reply.text, cached=False), usage
+    return JudgeFailure(item.item_id, item.kind, "unparsable_verdict", last_error, usage.calls), usage
