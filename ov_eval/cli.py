@@ -88,6 +88,9 @@ def _eval_parser() -> argparse.ArgumentParser:
     parser.add_argument("--run_name", default=None,
                         help="the run's name in tables and leaderboards (default: model folder + date)")
     # --- issue 23 (thinking models, judge cost, run files, trackers) ---
+    parser.add_argument("--reasoning_tags", default=None, metavar="OPEN,CLOSE[;OPEN,CLOSE]",
+                        help="take a thinking model's reasoning (e.g. '<think>,</think>') out of its answers "
+                             "before filters and metrics; unclosed reasoning is unresolved")
     parser.add_argument("--judge_price", default=None, metavar="in=X,out=Y",
                         help="judge price in USD per million prompt/completion tokens, for the cost estimate "
                              "(default: the built-in list price of the judge model, if known)")
@@ -227,7 +230,10 @@ def _modern_flags(args: argparse.Namespace) -> dict[str, Any]:
     """The checked values of the flags of issue 23 (kept together so they merge as one block)."""
     from ov_eval.judges.pricing import parse_judge_price
 
-    return {"judge_price": parse_judge_price(args.judge_price) if args.judge_price else None}
+    from ov_eval.scoring.reasoning import parse_reasoning_tags
+
+    return {"judge_price": parse_judge_price(args.judge_price) if args.judge_price else None,
+            "reasoning_tags": parse_reasoning_tags(args.reasoning_tags) if args.reasoning_tags is not None else []}
 
 
 def configure_logging(verbosity: str) -> int:

@@ -106,7 +106,8 @@ def response_from_record(task: str, record: dict[str, Any]) -> Any:
     return Response(key=str(record.get("key", "")), task=task, doc_id=int(record["doc_id"]), text=text,
                     input_tokens=int(record.get("input_tokens") or 0),
                     output_tokens=int(record.get("output_tokens") or 0),
-                    image_tokens=int(record.get("image_tokens") or 0), error=record.get("error"))
+                    image_tokens=int(record.get("image_tokens") or 0), error=record.get("error"),
+                    reasoning=record.get("reasoning_content"))
 
 
 def _new_date(folder: Path) -> str:
@@ -166,7 +167,8 @@ def rescore(results_path: Path, *, tasks: list[str] | None = None, profile: str 
             (old.get("provenance") or {}).get(name, {}).get("generation") or {}
         try:
             scores[name] = score_task(task, responses, generation[name], profile, predict_only=False, judge=judge,
-                                      logged=logged, bootstrap=bootstrap)
+                                      logged=logged, bootstrap=bootstrap,
+                                      reasoning_tags=config.get("reasoning_tags") or ())
         except KeyError as exc:
             raise OvEvalError(f"task '{name}': the logged docs in {samples_path.name} lack the field {exc} that "
                               "scoring needs (it was not JSON-serialisable, or the task changed)") from None

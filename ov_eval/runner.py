@@ -65,6 +65,7 @@ class RunConfig:
     bootstrap_iters: int = 1000  # resamples for stderr and intervals of non-mean metrics (0 = off)
     run_name: str | None = None  # default: the model folder + the date
     judge_prompts: str | None = None  # the reference's lmms_eval folder or package: its judge texts, not paraphrases
+    reasoning_tags: list[list[str]] = field(default_factory=list)  # (opening, closing) pairs, e.g. <think>
     judge_price: JudgePrice | None = None  # --judge_price (USD per million tokens); None: the list price, if known
 
 
@@ -190,7 +191,8 @@ def _evaluate_in(out_dir: Path, journal: Journal, config: RunConfig, layout: Pro
         generation[task.name] = task.generation(config.gen_kwargs).to_dict()
         judging_before, start = clock.seconds["judging_s"], time.perf_counter()
         scores[task.name] = score_task_or_fault(task, responses, generation[task.name], config.scoring_profile,
-                                                config.predict_only, judge, bootstrap=bootstrap, clock=clock)
+                                                config.predict_only, judge, bootstrap=bootstrap, clock=clock,
+                                                reasoning_tags=config.reasoning_tags)
         clock.add("scoring_s", time.perf_counter() - start - (clock.seconds["judging_s"] - judging_before))
     date = datetime.datetime.now().strftime("%Y%m%d_%H%M%S")
     run_name = config.run_name or f"{out_dir.name}_{date}"

@@ -52,6 +52,8 @@ def task_entry(task: Task, scores: TaskScores, throughput: dict[str, Any] | None
     entry.update(n_samples=scores.n_samples, n_errors=scores.n_errors, n_unresolved=scores.n_unresolved)
     if scores.scoring_error is not None:
         entry["scoring_error"] = scores.scoring_error
+    if scores.n_truncated_reasoning is not None:  # with --reasoning_tags: also counted in n_unresolved
+        entry["n_truncated_reasoning"] = scores.n_truncated_reasoning
     if scores.judge is not None:  # samples without a verdict are not in the metrics (see provenance.judge)
         entry.update(n_judged=scores.n_judged, n_judge_errors=scores.n_judge_errors)
     if throughput is not None:
