@@ -197,7 +197,7 @@ def rescore(results_path: Path, *, tasks: list[str] | None = None, profile: str 
         "provenance": {task.name: _provenance(old_provenance.get(task.name) or {}, task, generation[task.name],
                                               scores[task.name].judge) for task in loaded},
         "scoring_profile": profile,
-        "uncertainty": uncertainty_provenance(bootstrap),
+        "uncertainty": uncertainty_provenance(bootstrap, {task.name: task.cluster_column for task in loaded}),
         "ov_eval_version": ov_eval.__version__,
         "git_hash": git_commit(),
         "date": date,

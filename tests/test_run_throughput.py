@@ -42,6 +42,7 @@ def test_throughput_fields_exist_and_add_up(server, tmp_path):
     assert run["generation_s"] + run["judging_s"] + run["scoring_s"] <= run["total_s"]
     assert run["judging_s"] == 0.0 and run["media_preparation_s"] > 0 and (run["n_generated"], run["n_from_journal"]) == (4, 0)
     # the end-of-run table has samples/s per task
+    assert results["uncertainty"]["clusters"] == {"demo_colours": None}
     assert "| Samples/s |" in result.stdout
     assert f"| demo_colours | exact_match,none | 1.0000 ± 0.0000 | 4 | 0 | 0 | {4 / seconds:.2f} |" in result.stdout
 

@@ -13,7 +13,7 @@ from ov_eval.run_folder import run_folder_name
 from ov_eval.reporting.run_files import companion_key, metric_keys
 from ov_eval.scoring.score import TaskScores
 from ov_eval.scoring.uncertainty import ANALYTIC_METHOD, BOOTSTRAP_METHOD, MEAN_SCALES, BootstrapSettings, \
-    Uncertainty, weighted_group_uncertainty
+    Uncertainty, cluster_methods, weighted_group_uncertainty
 from ov_eval.task import Task
 
 
@@ -112,7 +112,7 @@ def build_results(tasks: list[Task], scores: dict[str, TaskScores], groups: dict
                        | ({"judge": scores[task.name].judge} if scores[task.name].judge is not None else {})
                        for task in tasks},
         "scoring_profile": run_config["scoring_profile"],
-        "uncertainty": uncertainty_provenance(bootstrap),
+        "uncertainty": uncertainty_provenance(bootstrap, {task.name: task.cluster_column for task in tasks}),
         "ov_eval_version": ov_eval.__version__,
         "git_hash": git_commit(),
         "date": date,
@@ -129,10 +129,15 @@ def _write_temporary(path: Path, text: str) -> Path:
     return tmp
 
 
-def uncertainty_provenance(bootstrap: BootstrapSettings) -> dict[str, Any]:
+def uncertainty_provenance(bootstrap: BootstrapSettings, clusters: dict[str, str | None] | None = None
+                           ) -> dict[str, Any]:
+    """How stderr and intervals were computed; `clusters`: task -> its cluster column (None: independent docs)."""
     return {"bootstrap_iters": bootstrap.iters, "bootstrap_seed": bootstrap.seed,
             "plain_means": {"aggregations": sorted(MEAN_SCALES), "method": ANALYTIC_METHOD},
-            "other_aggregations_and_groups": BOOTSTRAP_METHOD}
+            "other_aggregations_and_groups": BOOTSTRAP_METHOD,
+            "clusters": dict(clusters or {}),
+            "clustered_tasks": {task: dict(zip(("plain_means", "other_aggregations"), cluster_methods(column)))
+                                for task, column in (clusters or {}).items() if column is not None}}
 
 
 def write_outputs(folder: Path, date: str, results: dict[str, Any], scores: dict[str, TaskScores],

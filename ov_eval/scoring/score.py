@@ -151,7 +151,7 @@ def score_task(task: Task, responses: list[Response], generation: dict[str, Any]
         if metrics[key] is not None:
             name, aggregate = task.aggregation(key)
             scores.uncertainty[key] = metric_uncertainty(name, aggregate, values[key], scored_docs[key], bootstrap,
-                                                         bootstrap.rng(task.name, key))
+                                                         bootstrap.rng(task.name, key), task.cluster_column)
     if judgement is not None:
         scores.n_judged, scores.n_judge_errors = judgement.n_judged, judgement.n_judge_errors
         scores.judge = judgement.provenance
