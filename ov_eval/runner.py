@@ -66,7 +66,9 @@ class RunConfig:
     run_name: str | None = None  # default: the model folder + the date
     judge_prompts: str | None = None  # the reference's lmms_eval folder or package: its judge texts, not paraphrases
     reasoning_tags: list[list[str]] = field(default_factory=list)  # (opening, closing) pairs, e.g. <think>
-    judge_price: JudgePrice | None = None  # --judge_price (USD per million tokens); None: the list price, if known
+    judge_price: JudgePrice | None = None
+    arguments: dict[str, Any] = field(default_factory=dict)  # every flag as resolved (run file + command line)
+    working_directory: str | None = None  # where relative paths were resolved (rerun goes back there)  # --judge_price (USD per million tokens); None: the list price, if known
 
 
 def _seed_everything(seeds: list[int]) -> None:
