@@ -92,9 +92,11 @@ def judge_all(items: Iterable[JudgeItem | tuple[str, str, Mapping[str, str]]], *
               client: ChatClient | None = None, cache: VerdictCache | None = None, model: str | None = None,
               concurrency: int = 8, verdict_tries: int = 3, progress: bool = True,
               desc: str = "judging", progress_every_s: float = 30.0,
-              prompts: Mapping[str, JudgePrompt] | None = None) -> JudgeRun:
+              prompts: Mapping[str, JudgePrompt] | None = None, identity: str | None = None) -> JudgeRun:
     """Judge every item. `model` None uses each prompt's reference model; `client` None reads the environment;
-    `prompts` replaces the prompt of the judge kinds it names (e.g. the reference's own texts).
+    `prompts` replaces the prompt of the judge kinds it names (e.g. the reference's own texts). `identity` (see
+    judge_identity) replaces the model name in the cache key: a local server's verdicts are then never taken
+    for a hosted model's of the same name.
 
     A step that runs longer than `progress_every_s` logs a line (items done, errors so far) at that interval,
     so a slow or hanging judge shows in the log and not only on a progress bar.
@@ -104,7 +106,8 @@ def judge_all(items: Iterable[JudgeItem | tuple[str, str, Mapping[str, str]]], *
     """
     if concurrency < 1 or verdict_tries < 1:
         raise ValueError(f"concurrency and verdict_tries must be at least 1, got {concurrency}, {verdict_tries}")
-    jobs = _prepare([i if isinstance(i, JudgeItem) else JudgeItem(*i) for i in items], model, prompts or {})
+    jobs = _prepare([i if isinstance(i, JudgeItem) else JudgeItem(*i) for i in items], model, prompts or {},
+                    identity)
     run = JudgeRun(outcomes={}, models={j.kind.name: j.model for j in jobs},
                    prompt_versions={j.kind.name: j.prompt.version for j in jobs})
     own_client = client is None
@@ -149,7 +152,29 @@ def judge_all(items: Iterable[JudgeItem | tuple[str, str, Mapping[str, str]]], *
     return run
 
 
-def _prepare(items: list[JudgeItem], model: str | None, prompts: Mapping[str, JudgePrompt]) -> list[_Job]:
+def judge_identity(client: ChatClient, model: str) -> tuple[str | None, str | None]:
+    """(identity for the cache key, the model id the server reports) of `model` at the client's endpoint.
+
+    The default hosted endpoint keeps the model name alone (caches made before endpoints were keyed stay
+    valid). Any other endpoint is keyed by its base URL and the id its `/models` listing gives the model (vLLM:
+    the weights it loaded); a server that cannot be asked (no key: rescoring from the cache) or does not list
+    the model is keyed by the requested name."""
+    base_url = (client.base_url or "").rstrip("/")
+    if not base_url or base_url == DEFAULT_OPENAI_BASE_URL:
+        return None, None
+    served = None
+    if client.configured:
+        for entry in client.served_models() or []:
+            if entry["id"] == model:
+                served = entry.get("root", entry["id"])
+    return f"{served or model}@{base_url}", served
+
+
+DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+def _prepare(items: list[JudgeItem], model: str | None, prompts: Mapping[str, JudgePrompt],
+             identity: str | None = None) -> list[_Job]:
     jobs, seen = [], set()
     for item in items:
         if item.item_id in seen:
@@ -162,7 +187,8 @@ def _prepare(items: list[JudgeItem], model: str | None, prompts: Mapping[str, Ju
         except JudgeInputError as exc:
             raise JudgeInputError(f"judge item {item.item_id!r}: {exc}") from None
         judge_model = model or prompt.reference_model
-        key = cache_key(judge_model, prompt.name, prompt.version, messages, prompt.temperature, prompt.max_tokens)
+        key = cache_key(identity or judge_model, prompt.name, prompt.version, messages, prompt.temperature,
+                        prompt.max_tokens)
         jobs.append(_Job(item, kind, prompt, judge_model, messages, key))
     return jobs
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ov_eval.errors import OvEvalError
 from ov_eval.judges import JudgeFailure, JudgeItem, VerdictCache, default_cache_path
-from ov_eval.judges import JudgePrompt, judge_all, judge_kind
+from ov_eval.judges import JudgePrompt, judge_all, judge_identity, judge_kind
 from ov_eval.judges.pricing import JudgePrice, judge_cost
 from ov_eval.openai_client import ChatClient, EndpointConfigError
 from ov_eval.retry import RetryPolicy
@@ -216,7 +216,9 @@ def judge_task(task: Task, samples: Mapping[int, tuple[dict[str, Any], str]], pr
     versions = {kind: prompt.version for kind, prompt in prompts.items()}
     texts = {kind: used for kind, (_, used) in chosen.items() if used is not None}
     cache_path = settings.resolved_cache_path()
+    identity, served_model = None, None
     try:
+        identity, served_model = judge_identity(client, model)
         with VerdictCache(cache_path) as cache:
             for kind, fields_fn, prediction_fn in steps:
                 items = {}
@@ -235,7 +237,7 @@ def judge_task(task: Task, samples: Mapping[int, tuple[dict[str, Any], str]], pr
                 run = judge_all(list(items.values()), client=client, cache=cache, model=model,
                                 concurrency=settings.concurrency, progress=settings.progress,
                                 desc=f"judging {task.name} ({kind})", progress_every_s=settings.progress_every_s,
-                                prompts={kind: prompts[kind]})
+                                prompts={kind: prompts[kind]}, identity=identity)
                 totals["n_items"] += len(items)
                 totals["n_cache_hits"] += run.n_cache_hits
                 totals["n_http_calls"] += run.n_http_calls
@@ -280,6 +282,9 @@ def judge_task(task: Task, samples: Mapping[int, tuple[dict[str, Any], str]], pr
         "n_excluded": n_excluded,  # not scored by the task's rule (e.g. unpaired rows)
         "n_without_judge": len(samples) - n_judged - n_errors - n_excluded,  # settled by rules, no item needed
         "judge_failures_by_reason": failures_by_reason,
+        "judge_endpoint": (client.base_url or "").rstrip("/") or "default",  # with the model: the judge's identity
+        "judge_served_model": served_model,  # the id the endpoint's /models gives the judge model (None: not listed)
+        "judge_cache_identity": identity or model,
         "judge_timeout_s": client.timeout_s, "judge_max_tries": client.retry.max_tries,
         **totals,
         "cost": judge_cost(model, settings.price, totals["prompt_tokens"], totals["completion_tokens"]),
