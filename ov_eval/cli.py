@@ -99,6 +99,9 @@ def _eval_parser() -> argparse.ArgumentParser:
     parser.add_argument("--judge_price", default=None, metavar="in=X,out=Y",
                         help="judge price in USD per million prompt/completion tokens, for the cost estimate "
                              "(default: the built-in list price of the judge model, if known)")
+    parser.add_argument("--wandb_args", default=None, metavar="project=P,name=N,...",
+                        help="log config, metrics with intervals, throughput and samples to Weights & Biases "
+                             "(pip install 'ov_eval[wandb]')")
     parser.add_argument("--list-vocabulary", action="store_true",
                         help="list the filters, target transforms, metrics and aggregations a task YAML can name")
     return parser
@@ -235,10 +238,12 @@ def _modern_flags(args: argparse.Namespace) -> dict[str, Any]:
     """The checked values of the flags of issue 23 (kept together so they merge as one block)."""
     from ov_eval.judges.pricing import parse_judge_price
 
+    from ov_eval.reporting.wandb_logger import parse_wandb_args
     from ov_eval.scoring.reasoning import parse_reasoning_tags
 
     return {"judge_price": parse_judge_price(args.judge_price) if args.judge_price else None,
-            "reasoning_tags": parse_reasoning_tags(args.reasoning_tags) if args.reasoning_tags is not None else []}
+            "reasoning_tags": parse_reasoning_tags(args.reasoning_tags) if args.reasoning_tags is not None else [],
+            "wandb_args": parse_wandb_args(args.wandb_args) if args.wandb_args else None}
 
 
 def _run_record(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:

@@ -67,6 +67,7 @@ class RunConfig:
     judge_prompts: str | None = None  # the reference's lmms_eval folder or package: its judge texts, not paraphrases
     reasoning_tags: list[list[str]] = field(default_factory=list)  # (opening, closing) pairs, e.g. <think>
     judge_price: JudgePrice | None = None
+    wandb_args: dict[str, Any] | None = None  # --wandb_args: wandb.init's arguments (None: no tracker)
     arguments: dict[str, Any] = field(default_factory=dict)  # every flag as resolved (run file + command line)
     working_directory: str | None = None  # where relative paths were resolved (rerun goes back there)  # --judge_price (USD per million tokens); None: the list price, if known
 
@@ -215,6 +216,10 @@ def _evaluate_in(out_dir: Path, journal: Journal, config: RunConfig, layout: Pro
     if usage is not None:
         print("\n" + judge_usage_table(usage))
     print(f"\nResults written to {path}\n")
+    if config.wandb_args is not None:
+        from ov_eval.reporting.wandb_logger import log_run
+
+        log_run(results, {name: s.samples for name, s in scores.items()}, config.wandb_args)
     print(comparison_table(path))
     faults = {name: s.scoring_error for name, s in scores.items() if s.scoring_error is not None}
     if faults:  # after every other task's results are written
