@@ -23,17 +23,12 @@ from typing import Any, Callable, Iterator, Literal
 import numpy as np
 
 from ov_eval.scoring.aggregations import MMBENCH_CIRCULAR_PERIOD
+from ov_eval.scoring.clusters import cluster_labels, cluster_mean_replicates, cluster_methods, hashable
 
 Z95 = 1.959963984540054
 MEAN_SCALES = {"mean": 1.0, "mean_percent": 100.0, "mmmu_accuracy": 1.0, "percent_or_null": 100.0}
 ANALYTIC_METHOD = "sample standard error (ddof=1), normal 95% interval"
 BOOTSTRAP_METHOD = "percentile bootstrap over documents (whole MME images, whole MMBench circular groups)"
-
-
-def cluster_methods(column: str) -> tuple[str, str]:
-    """(analytic, bootstrap) method descriptions of a task clustered by `column`."""
-    return (f"cluster-robust standard error (clusters: {column}, G/(G-1) correction), normal 95% interval",
-            f"percentile bootstrap over clusters ({column})")
 
 
 @dataclass(frozen=True)
@@ -117,31 +112,6 @@ def _mean_replicates(values: np.ndarray, iters: int, rng: np.random.Generator, c
     return out
 
 
-def _cluster_labels(docs: list[dict], column: str) -> np.ndarray:
-    """Each document's cluster number (0..G-1, in order of first appearance)."""
-    numbers: dict[Any, int] = {}
-    return np.array([numbers.setdefault(_hashable(doc[column]), len(numbers)) for doc in docs], dtype=np.int64)
-
-
-def _hashable(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
-
-
-def _cluster_mean_replicates(values: np.ndarray, labels: np.ndarray, draws: np.ndarray, chunk: int = 100
-                             ) -> np.ndarray:
-    """The document mean over each resample of whole clusters (`draws[r]` lists the clusters drawn)."""
-    n_clusters = int(labels.max()) + 1
-    sums = np.bincount(labels, weights=values, minlength=n_clusters)
-    sizes = np.bincount(labels, minlength=n_clusters).astype(float)
-    out = np.empty(len(draws))
-    for start in range(0, len(draws), chunk):
-        block = draws[start:start + chunk]
-        offsets = block + np.arange(len(block), dtype=np.int64)[:, None] * n_clusters
-        counts = np.bincount(offsets.ravel(), minlength=len(block) * n_clusters).reshape(len(block), n_clusters)
-        out[start:start + len(block)] = (counts @ sums) / (counts @ sizes)
-    return out
-
-
 def clustered_mean_uncertainty(values: list[float], scale: float, labels: np.ndarray, column: str,
                                settings: BootstrapSettings, rng: np.random.Generator) -> Uncertainty:
     """The cluster-robust (sandwich) stderr of a mean: sqrt(G/(G-1) * sum_g (sum_{i in g} (x_i - mean))^2) / n."""
@@ -156,7 +126,7 @@ def clustered_mean_uncertainty(values: list[float], scale: float, labels: np.nda
     replicates = None
     if settings.iters:
         draws = rng.integers(0, n_clusters, (settings.iters, n_clusters), dtype=np.int32)
-        replicates = scale * _cluster_mean_replicates(array, labels, draws)
+        replicates = scale * cluster_mean_replicates(array, labels, draws)
     return Uncertainty(stderr, (centre - Z95 * stderr, centre + Z95 * stderr), analytic, replicates)
 
 
@@ -249,7 +219,7 @@ def metric_uncertainty(aggregation: str, aggregate: Callable[[list, list[dict]],
     """`cluster`: the column whose equal values mark documents that share a visual (resampled together)."""
     if aggregation in MEAN_SCALES:
         if cluster is not None:
-            return clustered_mean_uncertainty(values, MEAN_SCALES[aggregation], _cluster_labels(docs, cluster),
+            return clustered_mean_uncertainty(values, MEAN_SCALES[aggregation], cluster_labels(docs, cluster),
                                               cluster, settings, rng)
         return mean_uncertainty(values, MEAN_SCALES[aggregation], settings, rng)
     method = BOOTSTRAP_METHOD if cluster is None else cluster_methods(cluster)[1]
@@ -269,7 +239,7 @@ def _units(aggregation: str, cluster: str | None) -> _Units | None:
     own = UNITS.get(aggregation)
     if cluster is None:
         return own
-    return _Units(lambda d: _hashable(d[cluster]), own.relabel if own is not None else lambda d, k: d)
+    return _Units(lambda d: hashable(d[cluster]), own.relabel if own is not None else lambda d, k: d)
 
 
 @contextlib.contextmanager
@@ -293,8 +263,8 @@ def replicates_for_draws(aggregation: str, aggregate: Callable[[list, list[dict]
     means and `STRATA` aggregations, else one call of the aggregation per resample."""
     if cluster is not None:
         if aggregation in MEAN_SCALES:
-            labels = _cluster_labels(docs, cluster)
-            return MEAN_SCALES[aggregation] * _cluster_mean_replicates(np.asarray(values, float), labels, draws)
+            labels = cluster_labels(docs, cluster)
+            return MEAN_SCALES[aggregation] * cluster_mean_replicates(np.asarray(values, float), labels, draws)
         return bootstrap_replicates(aggregate, values, docs, draws, _units(aggregation, cluster))
     units = UNITS.get(aggregation)
     if aggregation in MEAN_SCALES:  # (percent_or_null's rounding and null would distort single-unit scores)
