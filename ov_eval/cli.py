@@ -285,8 +285,20 @@ def run_eval(argv: list[str]) -> int:
     return 0
 
 
+def _rerun_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ov_eval rerun", allow_abbrev=False,
+                     description="Repeat a run exactly from its results file, in its working directory: answers "
+                                 "from the run's journal where it has them, generated again where not.",
+                     epilog="Any flag of the evaluation (python -m ov_eval --help) after the file overrides the "
+                            "recorded value.")
+    parser.add_argument("results", help="a *_results.json written by ov_eval")
+    return parser
+
+
 def run_rerun(argv: list[str]) -> int:
     """`ov_eval rerun RESULTS.json [flags]`: the recorded run again, in its working directory."""
+    if argv and argv[0].startswith("-"):
+        _rerun_parser().parse_args(argv[:1])  # --help (or a flag before the file: an error)
     if not argv or argv[0].startswith("-"):
         raise OvEvalError("rerun: give the results file of the run to repeat (ov_eval rerun RESULTS.json [flags])")
     if Path(argv[0]).suffix != ".json":
