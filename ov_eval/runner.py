@@ -66,10 +66,10 @@ class RunConfig:
     run_name: str | None = None  # default: the model folder + the date
     judge_prompts: str | None = None  # the reference's lmms_eval folder or package: its judge texts, not paraphrases
     reasoning_tags: list[list[str]] = field(default_factory=list)  # (opening, closing) pairs, e.g. <think>
-    judge_price: JudgePrice | None = None
+    judge_price: JudgePrice | None = None  # --judge_price (USD per million tokens); None: the list price, if known
     wandb_args: dict[str, Any] | None = None  # --wandb_args: wandb.init's arguments (None: no tracker)
     arguments: dict[str, Any] = field(default_factory=dict)  # every flag as resolved (run file + command line)
-    working_directory: str | None = None  # where relative paths were resolved (rerun goes back there)  # --judge_price (USD per million tokens); None: the list price, if known
+    working_directory: str | None = None  # where relative paths were resolved (rerun goes back there)
 
 
 def _seed_everything(seeds: list[int]) -> None:
