@@ -10,6 +10,7 @@ from ov_eval.cli import main
 from ov_eval.judges.pricing import JudgePrice
 from ov_eval.openai_client import ChatClient
 from ov_eval.registry import task_index
+from ov_eval.rescore import rescore_main
 from ov_eval.retry import RetryPolicy
 from ov_eval.scoring.judge_step import JudgeSettings
 from ov_eval.scoring.score import score_task
@@ -67,9 +68,12 @@ def test_a_run_prints_and_records_the_judge_usage(tmp_path, monkeypatch, capsys)
         monkeypatch.setenv("OPENAI_BASE_URL", judge.url)
         args = ["--model", "openai_compatible", "--model_args", f"model=scripted,base_url={model.url}",
                 "--tasks", "mmvet", "--limit", "2", "--dataset_override", f"mmvet={data}", "--output_path", str(out),
-                "--verbosity", "WARNING", "--judge_price", "in=2,out=8"]
+                "--verbosity", "WARNING", "--judge_price", "in=2,out=8", "--log_samples"]
         assert main(args) == 0
         assert main(args) == 0  # the same run again: answers from the journal, verdicts from the cache
+        assert len(judge.requests) == 2
+        [run_dir] = [p for p in out.iterdir() if p.is_dir()]
+        assert rescore_main([str(run_dir), "--verbosity", "WARNING"]) == 0  # rescore records its own usage
         assert len(judge.requests) == 2
     printed = capsys.readouterr().out.split("Results written to")
     table = ["| Judge task | Requests | Cache hits (free) | Prompt tokens | Completion tokens | Est. cost (USD) |",
@@ -77,8 +81,12 @@ def test_a_run_prints_and_records_the_judge_usage(tmp_path, monkeypatch, capsys)
     assert "\n".join(table + ["| mmvet | 2 | 0 | 2000 | 20 | 0.0042 |", "| total | 2 | 0 | 2000 | 20 | 0.0042 |",
                               "Prices: --judge_price."]) in printed[0]
     assert "| mmvet | 0 | 2 | 0 | 0 | 0.0000 |" in printed[1]
-    [first, _] = sorted(out.glob("*/*_results.json"))
+    [first, _, rescored] = sorted(out.glob("*/*_results.json"))
     import json
+
+    assert json.loads(rescored.read_text())["judge_usage"]["total"] == {
+        "n_items": 2, "n_http_calls": 0, "n_cache_hits": 2, "prompt_tokens": 0, "completion_tokens": 0,
+        "cost_usd": 0.0, "tasks_without_price": []}
 
     usage = json.loads(first.read_text())["judge_usage"]
     assert usage == {"tasks": {"mmvet": {"n_items": 2, "n_http_calls": 2, "n_cache_hits": 0, "prompt_tokens": 2000,
