@@ -25,7 +25,8 @@ def write(path: Path, text: str) -> Path:
 
 @pytest.mark.parametrize("text, message", [
     ("modle: x\n", "unknown key 'modle' (did you mean 'model'?)"),
-    ("tasks: demo_colours\nruns:\n  - {run_name: a}\n  - {limmit: 2}\n", "runs[1]: unknown key 'limmit' (did you mean 'limit'?)"),
+    ("tasks: demo_colours\nruns:\n  - {run_name: a}\n  - {limmit: 2}\n",
+     "runs[1]: unknown key 'limmit' (did you mean 'limit'?)"),
     ("log_samples: yes please\n", "'log_samples' must be true or false, got 'yes please'"),
     ("runs: []\n", "'runs' must be a non-empty list of mappings"),
     ("- a\n", "a run file is a mapping of flag names to values"),
