@@ -14,7 +14,6 @@ left untouched; it holds the rescored tasks only and names the run it was rescor
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import logging
 from pathlib import Path
@@ -110,23 +109,13 @@ def response_from_record(task: str, record: dict[str, Any]) -> Any:
                     reasoning=record.get("reasoning_content"))
 
 
-def _new_date(folder: Path) -> str:
-    """Now, as the runner writes it, moved on by seconds while a run of that date exists in the folder."""
-    moment = datetime.datetime.now().replace(microsecond=0)
-    while True:
-        date = moment.strftime("%Y%m%d_%H%M%S")
-        if not list(folder.glob(f"{date}_*")):
-            return date
-        moment += datetime.timedelta(seconds=1)
-
-
 def rescore(results_path: Path, *, tasks: list[str] | None = None, profile: str | None = None,
             judge: Any = None, include_path: list[str] | None = None, bootstrap_iters: int | None = None) -> Path:
     """Rescore the run of `results_path`; returns the new results file."""
     from ov_eval.registry import task_index
     from ov_eval.reporting.judge_usage import judge_usage
-    from ov_eval.reporting.results import git_commit, group_entries, task_entry, uncertainty_provenance, \
-        write_outputs
+    from ov_eval.reporting.results import git_commit, group_entries, new_run_date, task_entry, \
+        uncertainty_provenance, write_outputs
     from ov_eval.scoring.judge_step import JudgeSettings
     from ov_eval.scoring.score import score_task
     from ov_eval.scoring.uncertainty import BootstrapSettings
@@ -178,7 +167,7 @@ def rescore(results_path: Path, *, tasks: list[str] | None = None, profile: str 
     groups = index.scored_groups(config.get("tasks") or [])
     old_provenance = old.get("provenance") or {}
     old_counts = old.get("n-samples") or {}
-    date = _new_date(folder)
+    date = new_run_date(folder)
     results = dict(old)
     results.update({
         "results": entries,

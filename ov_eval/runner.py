@@ -1,7 +1,6 @@
 """Orchestration only: tasks -> requests -> generation (journaled) -> gather -> score -> write."""
 from __future__ import annotations
 
-import datetime
 import logging
 import random
 import time
@@ -25,7 +24,7 @@ from ov_eval.pipeline import SampleFailure
 from ov_eval.registry import task_index
 from ov_eval.run_folder import claim_output_folder
 from ov_eval.reporting.submissions import write_submissions
-from ov_eval.reporting.results import build_results, model_folder_name, write_outputs
+from ov_eval.reporting.results import build_results, model_folder_name, new_run_date, write_outputs
 from ov_eval.reporting.leaderboard import comparison_table
 from ov_eval.reporting.judge_usage import judge_usage, judge_usage_table
 from ov_eval.reporting.table import results_table
@@ -197,7 +196,7 @@ def _evaluate_in(out_dir: Path, journal: Journal, config: RunConfig, layout: Pro
                                                 config.predict_only, judge, bootstrap=bootstrap, clock=clock,
                                                 reasoning_tags=config.reasoning_tags)
         clock.add("scoring_s", time.perf_counter() - start - (clock.seconds["judging_s"] - judging_before))
-    date = datetime.datetime.now().strftime("%Y%m%d_%H%M%S")
+    date = new_run_date(out_dir)
     run_name = config.run_name or f"{out_dir.name}_{date}"
     run_config = asdict(config) | {"num_processes": layout.world_size, "model_args": model_args,
                                    "run_name": run_name}

@@ -1,6 +1,7 @@
 """results.json and samples_<task>.jsonl in the reference layout, plus provenance."""
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import os
@@ -29,6 +30,17 @@ def model_folder_name(model: str, model_args: dict[str, str]) -> str:
 def served_folder_name(model: str, folder: str) -> str:
     """A served run of a checkpoint gets its own folder, apart from the in-process runs of the same path."""
     return folder + SERVED_FOLDER_SUFFIX if model == "openai_compatible" else folder
+
+
+def new_run_date(folder: Path) -> str:
+    """Now (YYYYmmdd_HHMMSS), moved on by seconds while a run of that date exists in the folder: two runs
+    finishing within one second (a sweep of fast runs, a rescore) never overwrite each other's files."""
+    moment = datetime.datetime.now().replace(microsecond=0)
+    while True:
+        date = moment.strftime("%Y%m%d_%H%M%S")
+        if not list(folder.glob(f"{date}_*")):
+            return date
+        moment += datetime.timedelta(seconds=1)
 
 
 def git_commit() -> str | None:
