@@ -30,6 +30,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                 "ov_eval.journal_report:journal_main"),
     "prepare": ("download and prepare tasks' datasets and videos for offline runs; prints sizes, checks offline",
                 "ov_eval.prepare:prepare_main"),
+    "rerun": ("repeat a run exactly from its results file (answers from the journal where it has them)",
+              "ov_eval.cli:run_rerun"),
     "tiny-checkpoint": ("write a tiny random-weight OneVision checkpoint for experiments and tests",
                         "ov_eval.cli:run_tiny_checkpoint"),
 }
@@ -90,6 +92,19 @@ def _eval_parser() -> argparse.ArgumentParser:
                         help="bootstrap resamples for metric stderr and 95%% intervals (default 1000; 0 = off)")
     parser.add_argument("--run_name", default=None,
                         help="the run's name in tables and leaderboards (default: model folder + date)")
+    # --- issue 23 (thinking models, judge cost, run files, trackers) ---
+    parser.add_argument("--config", default=None, metavar="FILE",
+                        help="a run file (YAML: any of these flags, optionally several `runs`) or a results file "
+                             "to repeat; flags given here override it")
+    parser.add_argument("--reasoning_tags", default=None, metavar="OPEN,CLOSE[;OPEN,CLOSE]",
+                        help="take a thinking model's reasoning (e.g. '<think>,</think>') out of its answers "
+                             "before filters and metrics; unclosed reasoning is unresolved")
+    parser.add_argument("--judge_price", default=None, metavar="in=X,out=Y",
+                        help="judge price in USD per million prompt/completion tokens, for the cost estimate "
+                             "(default: the built-in list price of the judge model, if known)")
+    parser.add_argument("--wandb_args", default=None, metavar="project=P,name=N,...",
+                        help="log config, metrics with intervals, throughput and samples to Weights & Biases "
+                             "(pip install 'ov_eval[wandb]')")
     parser.add_argument("--list-vocabulary", action="store_true",
                         help="list the filters, target transforms, metrics and aggregations a task YAML can name")
     return parser
@@ -222,6 +237,25 @@ def _gen_kwargs(text: str) -> dict[str, Any]:
     return values
 
 
+def _modern_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The checked values of the flags of issue 23 (kept together so they merge as one block)."""
+    from ov_eval.judges.pricing import parse_judge_price
+
+    from ov_eval.reporting.wandb_logger import parse_wandb_args
+    from ov_eval.scoring.reasoning import parse_reasoning_tags
+
+    return {"judge_price": parse_judge_price(args.judge_price) if args.judge_price else None,
+            "reasoning_tags": parse_reasoning_tags(args.reasoning_tags) if args.reasoning_tags is not None else [],
+            "wandb_args": parse_wandb_args(args.wandb_args) if args.wandb_args else None}
+
+
+def _run_record(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """Every flag's resolved value and the working directory, recorded so that `rerun` can repeat the run."""
+    from ov_eval.run_file import resolved_arguments
+
+    return {"arguments": resolved_arguments(args, parser), "working_directory": os.getcwd()}
+
+
 def configure_logging(verbosity: str) -> int:
     """The log level of --verbosity (an unknown one is an error); returns it."""
     level = getattr(logging, verbosity.upper(), None)
@@ -241,7 +275,41 @@ def configure_logging(verbosity: str) -> int:
 
 
 def run_eval(argv: list[str]) -> int:
-    args = _parse_known(_eval_parser(), argv)
+    parser = _eval_parser()
+    args = _parse_known(parser, argv)
+    if args.config is None:
+        return _run_parsed(args, parser)
+    from ov_eval.run_file import enter_working_directory, read_run_file, resolve
+
+    runs = read_run_file(Path(args.config), parser)
+    for values in runs:  # a sweep runs one after another; the first failure stops it
+        enter_working_directory(values)
+        _run_parsed(resolve(parser, argv, values), parser)
+    return 0
+
+
+def _rerun_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ov_eval rerun", allow_abbrev=False,
+                     description="Repeat a run exactly from its results file, in its working directory: answers "
+                                 "from the run's journal where it has them, generated again where not.",
+                     epilog="Any flag of the evaluation (python -m ov_eval --help) after the file overrides the "
+                            "recorded value.")
+    parser.add_argument("results", help="a *_results.json written by ov_eval")
+    return parser
+
+
+def run_rerun(argv: list[str]) -> int:
+    """`ov_eval rerun RESULTS.json [flags]`: the recorded run again, in its working directory."""
+    if argv and argv[0].startswith("-"):
+        _rerun_parser().parse_args(argv[:1])  # --help (or a flag before the file: an error)
+    if not argv or argv[0].startswith("-"):
+        raise OvEvalError("rerun: give the results file of the run to repeat (ov_eval rerun RESULTS.json [flags])")
+    if Path(argv[0]).suffix != ".json":
+        raise OvEvalError(f"rerun: {argv[0]} is not a results file (*_results.json)")
+    return run_eval(["--config", str(Path(argv[0]).resolve()), *argv[1:]])
+
+
+def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.list_vocabulary:
         from ov_eval.scoring.vocabulary import vocabulary_table
 
@@ -254,7 +322,7 @@ def run_eval(argv: list[str]) -> int:
         judge_concurrency=_integer("--judge_concurrency", args.judge_concurrency),
         dist_timeout=_seconds("--dist_timeout", args.dist_timeout),
         progress_interval=_seconds("--progress_interval", args.progress_interval),
-        bootstrap_iters=_bootstrap_iters(args.bootstrap_iters))
+        bootstrap_iters=_bootstrap_iters(args.bootstrap_iters), **_modern_flags(args))
     configure_logging(args.verbosity)
     from ov_eval.registry import task_index
 
@@ -270,7 +338,7 @@ def run_eval(argv: list[str]) -> int:
         log_samples=args.log_samples, log_samples_suffix=args.log_samples_suffix, output_path=args.output_path,
         predict_only=args.predict_only, include_path=args.include_path, scoring_profile=args.scoring_profile,
         judge_model=args.judge_model, run_name=args.run_name, judge_prompts=args.judge_prompts, **checked,
-        **_judge_transport(args))
+        **_judge_transport(args), **_run_record(args, parser))
     evaluate(config)
     return 0
 

@@ -117,6 +117,13 @@ class JudgeSpec(Strict):
         return [value] if isinstance(value, str) else value
 
 
+class UncertaintySpec(Strict):
+    """How a task's questions depend on each other: `cluster` names the column shared by the questions of one
+    image or video, which the stderr and every bootstrap then treat as one unit."""
+
+    cluster: str = Field(min_length=1)
+
+
 class TaskConfig(Strict):
     task: str
     group: list[str] = Field(default_factory=list)
@@ -129,6 +136,7 @@ class TaskConfig(Strict):
     filter: FilterSpec = FilterSpec()
     metrics: list[MetricSpec] = Field(min_length=1)
     judge: JudgeSpec | None = None
+    uncertainty: UncertaintySpec | None = None
     headline_metric: str | None = None  # a full result key, e.g. "anls,none"
     hooks: str | None = None  # a Python file beside the YAML, for what the schema cannot express
     version: int = 1

@@ -1,6 +1,7 @@
 """The generation stage: requests -> (media stage in workers) -> model batches -> responses."""
 from __future__ import annotations
 
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Iterator
 
@@ -9,6 +10,7 @@ from ov_eval.errors import OvEvalError, without_addresses
 from ov_eval.models.base import ConcurrentModelAdapter, ModelAdapter, StreamingModelAdapter
 from ov_eval.models.batching import batching_order, split_batches
 from ov_eval.pipeline import SampleFailure, prefetch
+from ov_eval.throughput import StageClock
 from ov_eval.types import Generation, ModelInput, Request, Response
 
 
@@ -25,35 +27,41 @@ def model_input(request: Request, adapter: ModelAdapter) -> ModelInput:
                       tuple(encoded))
 
 
-def _prepare(adapter: ModelAdapter, request: Request):
+def _prepare(adapter: ModelAdapter, request: Request, clock: StageClock | None = None):
+    start = time.perf_counter()
     try:
-        inputs = model_input(request, adapter)
-    except (MediaError, OvEvalError) as exc:
-        raise SampleFailure(without_addresses(str(exc))) from None
-    except Exception as exc:  # any fault reading one sample's media is that sample's error
-        raise SampleFailure(without_addresses(f"task '{request.task}', doc {request.doc_id}: cannot read its "
-                                              f"media: {type(exc).__name__}: {exc}")) from None
-    try:
-        return adapter.prepare(inputs)
-    except (MediaError, OvEvalError) as exc:  # e.g. `<image>` placeholders that do not match the images
-        raise SampleFailure(without_addresses(f"task '{request.task}', doc {request.doc_id}: {exc}")) from None
+        try:
+            inputs = model_input(request, adapter)
+        except (MediaError, OvEvalError) as exc:
+            raise SampleFailure(without_addresses(str(exc))) from None
+        except Exception as exc:  # any fault reading one sample's media is that sample's error
+            raise SampleFailure(without_addresses(f"task '{request.task}', doc {request.doc_id}: cannot read its "
+                                                  f"media: {type(exc).__name__}: {exc}")) from None
+        try:
+            return adapter.prepare(inputs)
+        except (MediaError, OvEvalError) as exc:  # e.g. `<image>` placeholders that do not match the images
+            raise SampleFailure(without_addresses(f"task '{request.task}', doc {request.doc_id}: {exc}")) from None
+    finally:
+        if clock is not None:
+            clock.add("media_preparation_s", time.perf_counter() - start)
 
 
 def run_requests(adapter: ModelAdapter, requests: list[Request], batch_size: int, workers: int,
-                 window_batches: int = 4) -> Iterator[Response]:
+                 window_batches: int = 4, clock: StageClock | None = None) -> Iterator[Response]:
     """A Response per request; a sample whose media fails carries the error instead.
 
     Prepared samples are taken a window (a few batches) at a time and batched longest-first within it, so
     padding stays small while memory stays bounded; outputs do not depend on the batching. A concurrent
     adapter (a server) instead gets each sample as its own request, answered in whatever order they finish.
+    `clock` adds up the seconds spent preparing media (over all workers).
     """
     if isinstance(adapter, ConcurrentModelAdapter):
-        yield from _run_concurrently(adapter, requests, workers)
+        yield from _run_concurrently(adapter, requests, workers, clock)
         return
     if isinstance(adapter, StreamingModelAdapter) and adapter.stream_window > 0:
-        yield from _run_streaming(adapter, requests, workers)
+        yield from _run_streaming(adapter, requests, workers, clock)
         return
-    stream = prefetch(requests, lambda r: _prepare(adapter, r), workers, max_in_flight=max(2 * batch_size, 4))
+    stream = prefetch(requests, lambda r: _prepare(adapter, r, clock), workers, max_in_flight=max(2 * batch_size, 4))
     window: list[tuple[Request, Any]] = []
     for request, prepared in stream:
         if isinstance(prepared, SampleFailure):
@@ -80,17 +88,19 @@ def _generate_window(adapter: ModelAdapter, window: list[tuple[Request, Any]], b
             yield _response(window[index][0], generation)
 
 
-def _response(request: Request, outcome: Generation | SampleFailure) -> Response:
+def _response(request: Request, outcome: Generation | SampleFailure, latency_s: float | None = None) -> Response:
     if isinstance(outcome, SampleFailure):
         return Response(request.key, request.task, request.doc_id, None, error=str(outcome))
     return Response(request.key, request.task, request.doc_id, outcome.text, outcome.input_tokens,
-                    outcome.output_tokens, outcome.image_tokens)
+                    outcome.output_tokens, outcome.image_tokens, latency_s=latency_s, reasoning=outcome.reasoning)
 
 
-def _run_streaming(adapter: StreamingModelAdapter, requests: list[Request], workers: int) -> Iterator[Response]:
+def _run_streaming(adapter: StreamingModelAdapter, requests: list[Request], workers: int,
+                   clock: StageClock | None = None) -> Iterator[Response]:
     """Prepared samples flow into the adapter's engine as it asks for them (media workers keep `stream_window`
     ready ahead); each response is yielded as the engine finishes it. Media failures pass by the engine."""
-    stream = prefetch(requests, lambda r: _prepare(adapter, r), workers, max_in_flight=max(adapter.stream_window, 4))
+    stream = prefetch(requests, lambda r: _prepare(adapter, r, clock), workers,
+                      max_in_flight=max(adapter.stream_window, 4))
     failed: list[Response] = []
 
     def usable() -> Iterator[tuple[Request, Any]]:
@@ -108,16 +118,18 @@ def _run_streaming(adapter: StreamingModelAdapter, requests: list[Request], work
 
 
 def _complete(adapter: ConcurrentModelAdapter, request: Request, prepared: Any) -> Response:
+    start = time.perf_counter()
     try:
-        return _response(request, adapter.complete(prepared))
+        return _response(request, adapter.complete(prepared), latency_s=time.perf_counter() - start)
     except SampleFailure as failure:
         return _response(request, failure)
 
 
-def _run_concurrently(adapter: ConcurrentModelAdapter, requests: list[Request], workers: int) -> Iterator[Response]:
+def _run_concurrently(adapter: ConcurrentModelAdapter, requests: list[Request], workers: int,
+                      clock: StageClock | None = None) -> Iterator[Response]:
     """Up to `max_concurrency` requests in flight; each response is yielded the moment it arrives."""
     limit = adapter.max_concurrency
-    stream = prefetch(requests, lambda r: _prepare(adapter, r), workers, max_in_flight=max(limit, 4))
+    stream = prefetch(requests, lambda r: _prepare(adapter, r, clock), workers, max_in_flight=max(limit, 4))
     pending: set[Future] = set()
     with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="ov_eval-request") as pool:
         try:

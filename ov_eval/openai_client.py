@@ -53,6 +53,7 @@ class ChatReply:
     tries: int  # HTTP calls this reply took, the successful one included
     prompt_tokens: int = 0  # as the server counts them (0 when it does not say)
     completion_tokens: int = 0
+    reasoning: str | None = None  # a reasoning model's separate field (`reasoning_content`, or `reasoning`)
 
 
 class _Secret:
@@ -174,7 +175,7 @@ class ChatClient:
                     timeout=self.timeout_s, **options)
                 usage = getattr(completion, "usage", None)
                 return ChatReply(_content(completion), tries, getattr(usage, "prompt_tokens", 0) or 0,
-                                 getattr(usage, "completion_tokens", 0) or 0)
+                                 getattr(usage, "completion_tokens", 0) or 0, _reasoning(completion))
             except Exception as exc:  # noqa: BLE001 - sorted into retryable or not just below
                 reason, detail, retryable, wait_hint = self._classify(exc)
             if not retryable or tries == self.retry.max_tries:
@@ -242,6 +243,15 @@ def text_reply_problem(text: str) -> str:
         return (f"the reply is an HTML page{shown}, not a chat completion (is the base URL the API's, ending in "
                 "/v1?)")
     return f"the reply is not a chat completion: {text.strip()[:80]!r}"
+
+
+def _reasoning(completion: Any) -> str | None:
+    message = getattr(completion.choices[0], "message", None)
+    for name in ("reasoning_content", "reasoning"):  # vLLM and SGLang name it one way or the other
+        value = getattr(message, name, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def _content(completion: Any) -> str:

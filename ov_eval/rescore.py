@@ -14,7 +14,6 @@ left untouched; it holds the rescored tasks only and names the run it was rescor
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import logging
 from pathlib import Path
@@ -46,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="seconds per judge HTTP request (default: $OV_EVAL_JUDGE_TIMEOUT, else 30)")
     parser.add_argument("--judge_tries", default=None,
                         help="HTTP tries per judge item, the first included (default: $OV_EVAL_JUDGE_TRIES, else 4)")
+    parser.add_argument("--judge_price", default=None, metavar="in=X,out=Y",
+                        help="judge price in USD per million prompt/completion tokens (default: the built-in "
+                             "list price of the judge model, if known)")
     parser.add_argument("--judge_cache", type=Path, default=None,
                         help="verdict cache file (default: $OV_EVAL_JUDGE_CACHE, else ~/.cache/ov_eval)")
     parser.add_argument("--include_path", action="append", default=None,
@@ -88,25 +90,17 @@ def response_from_record(task: str, record: dict[str, Any]) -> Any:
     return Response(key=str(record.get("key", "")), task=task, doc_id=int(record["doc_id"]), text=text,
                     input_tokens=int(record.get("input_tokens") or 0),
                     output_tokens=int(record.get("output_tokens") or 0),
-                    image_tokens=int(record.get("image_tokens") or 0), error=record.get("error"))
-
-
-def _new_date(folder: Path) -> str:
-    """Now, as the runner writes it, moved on by seconds while a run of that date exists in the folder."""
-    moment = datetime.datetime.now().replace(microsecond=0)
-    while True:
-        date = moment.strftime("%Y%m%d_%H%M%S")
-        if not list(folder.glob(f"{date}_*")):
-            return date
-        moment += datetime.timedelta(seconds=1)
+                    image_tokens=int(record.get("image_tokens") or 0), error=record.get("error"),
+                    reasoning=record.get("reasoning_content"))
 
 
 def rescore(results_path: Path, *, tasks: list[str] | None = None, profile: str | None = None,
             judge: Any = None, include_path: list[str] | None = None, bootstrap_iters: int | None = None) -> Path:
     """Rescore the run of `results_path`; returns the new results file."""
     from ov_eval.registry import task_index
-    from ov_eval.reporting.results import git_commit, group_entries, task_entry, uncertainty_provenance, \
-        write_outputs
+    from ov_eval.reporting.judge_usage import judge_usage
+    from ov_eval.reporting.results import git_commit, group_entries, new_run_date, task_entry, \
+        uncertainty_provenance, write_outputs
     from ov_eval.scoring.judge_step import JudgeSettings
     from ov_eval.scoring.score import score_task
     from ov_eval.scoring.uncertainty import BootstrapSettings
@@ -147,7 +141,8 @@ def rescore(results_path: Path, *, tasks: list[str] | None = None, profile: str 
             (old.get("provenance") or {}).get(name, {}).get("generation") or {}
         try:
             scores[name] = score_task(task, responses, generation[name], profile, predict_only=False, judge=judge,
-                                      logged=logged, bootstrap=bootstrap)
+                                      logged=logged, bootstrap=bootstrap,
+                                      reasoning_tags=config.get("reasoning_tags") or ())
         except KeyError as exc:
             raise OvEvalError(f"task '{name}': the logged docs in {samples_path.name} lack the field {exc} that "
                               "scoring needs (it was not JSON-serialisable, or the task changed)") from None
@@ -157,7 +152,7 @@ def rescore(results_path: Path, *, tasks: list[str] | None = None, profile: str 
     groups = index.scored_groups(config.get("tasks") or [])
     old_provenance = old.get("provenance") or {}
     old_counts = old.get("n-samples") or {}
-    date = _new_date(folder)
+    date = new_run_date(folder)
     results = dict(old)
     results.update({
         "results": entries,
@@ -176,12 +171,16 @@ def rescore(results_path: Path, *, tasks: list[str] | None = None, profile: str 
         "provenance": {task.name: _provenance(old_provenance.get(task.name) or {}, task, generation[task.name],
                                               scores[task.name].judge) for task in loaded},
         "scoring_profile": profile,
-        "uncertainty": uncertainty_provenance(bootstrap),
+        "uncertainty": uncertainty_provenance(bootstrap, {task.name: task.cluster_column for task in loaded}),
         "ov_eval_version": ov_eval.__version__,
         "git_hash": git_commit(),
         "date": date,
         "rescored_from": {"results": results_path.name, "date": old.get("date", old_date)},
     })
+    results.pop("judge_usage", None)  # the old run's; this rescoring's own replaces it
+    usage = judge_usage(results["provenance"])
+    if usage is not None:
+        results["judge_usage"] = usage
     return write_outputs(folder, date, results, scores, log_samples=True)
 
 
@@ -205,6 +204,8 @@ def rescore_main(argv: list[str]) -> int:
         raise OvEvalError(f"--bootstrap_iters: must be 0 or more, got {args.bootstrap_iters}")
     if args.judge_concurrency < 1:
         raise OvEvalError(f"--judge_concurrency: must be positive, got {args.judge_concurrency}")
+    from ov_eval.judges.pricing import parse_judge_price
+    from ov_eval.reporting.judge_usage import judge_usage_table
     from ov_eval.reporting.table import results_table
     from ov_eval.scoring.judge_step import JudgeSettings
 
@@ -217,13 +218,16 @@ def rescore_main(argv: list[str]) -> int:
         judge_prompts = ReferencePrompts(args.judge_prompts)
     judge = JudgeSettings(model=args.judge_model or config.get("judge_model"), concurrency=args.judge_concurrency,
                           cache_path=args.judge_cache, progress=level <= logging.INFO, timeout_s=args.judge_timeout,
-                          max_tries=args.judge_tries, reference_prompts=judge_prompts)
+                          max_tries=args.judge_tries, reference_prompts=judge_prompts,
+                          price=parse_judge_price(args.judge_price) if args.judge_price else None)
     judge.transport()  # a bad --judge_timeout / --judge_tries (or environment value) fails before any work
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
     path = rescore(results_path, tasks=tasks, profile=args.scoring_profile, judge=judge,
                    include_path=args.include_path, bootstrap_iters=args.bootstrap_iters)
     rescored = json.loads(path.read_text(encoding="utf-8"))
     print(results_table(rescored))
+    if rescored.get("judge_usage"):
+        print("\n" + judge_usage_table(rescored["judge_usage"]))
     print(f"\nRescored {results_path.name} with the '{rescored['scoring_profile']}' scoring profile; "
           f"results written to {path}\n")
     return 0

@@ -1,9 +1,9 @@
 """Orchestration only: tasks -> requests -> generation (journaled) -> gather -> score -> write."""
 from __future__ import annotations
 
-import datetime
 import logging
 import random
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,19 +18,22 @@ from ov_eval.errors import OvEvalError, RunInterrupted, TasksNotScored, did_you_
 from ov_eval.generate import run_requests
 from ov_eval.journal import Journal, journaled_responses, reuse_summary
 from ov_eval.judges.reference_prompts import ReferencePrompts
+from ov_eval.judges.pricing import JudgePrice
 from ov_eval.models.base import adapter_class, parse_model_args
 from ov_eval.models.sticky_pad import ordered_samples, sticky_pad_keys
 from ov_eval.pipeline import SampleFailure
 from ov_eval.registry import task_index
 from ov_eval.run_folder import claim_output_folder
 from ov_eval.reporting.submissions import write_submissions
-from ov_eval.reporting.results import build_results, model_folder_name, write_outputs
+from ov_eval.reporting.results import build_results, model_folder_name, new_run_date, write_outputs
 from ov_eval.reporting.leaderboard import comparison_table
+from ov_eval.reporting.judge_usage import judge_usage, judge_usage_table
 from ov_eval.reporting.table import results_table
 from ov_eval.scoring.judge_step import JudgeSettings, check_judge_endpoint, judge_endpoint_configured
 from ov_eval.scoring.score import score_task_or_fault
 from ov_eval.scoring.uncertainty import BootstrapSettings
 from ov_eval.task import Task
+from ov_eval.throughput import StageClock, TaskGeneration, run_throughput, task_throughput
 from ov_eval.types import Request, Response
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,11 @@ class RunConfig:
     bootstrap_iters: int = 1000  # resamples for stderr and intervals of non-mean metrics (0 = off)
     run_name: str | None = None  # default: the model folder + the date
     judge_prompts: str | None = None  # the reference's lmms_eval folder or package: its judge texts, not paraphrases
+    reasoning_tags: list[list[str]] = field(default_factory=list)  # (opening, closing) pairs, e.g. <think>
+    judge_price: JudgePrice | None = None  # --judge_price (USD per million tokens); None: the list price, if known
+    wandb_args: dict[str, Any] | None = None  # --wandb_args: wandb.init's arguments (None: no tracker)
+    arguments: dict[str, Any] = field(default_factory=dict)  # every flag as resolved (run file + command line)
+    working_directory: str | None = None  # where relative paths were resolved (rerun goes back there)
 
 
 def _seed_everything(seeds: list[int]) -> None:
@@ -111,7 +119,8 @@ def _sticky_pad_keys(tasks: list[Task], config: RunConfig, adapter: Any, layout:
 
 
 def _generate_task(task: Task, config: RunConfig, adapter: Any, layout: ProcessLayout, journal: Journal,
-                   finished: dict[str, Response], pad_keys: set[str], progress: ProgressLog) -> list[Response]:
+                   finished: dict[str, Response], pad_keys: set[str], progress: ProgressLog,
+                   clock: StageClock) -> tuple[list[Response], TaskGeneration]:
     requests, unusable = _task_requests(task, config, adapter, layout)
     requests = [r.with_pad_images() if r.key in pad_keys else r for r in requests]
     todo = [r for r in requests if r.key not in finished]
@@ -124,19 +133,22 @@ def _generate_task(task: Task, config: RunConfig, adapter: Any, layout: ProcessL
     facets = {r.key: r.facets for r in todo}
     fresh: dict[str, Response] = {}
     progress.start_task(task.name, len(requests), len(requests) - len(todo))
+    start = time.perf_counter()
     with tqdm(total=len(requests), initial=len(requests) - len(todo), desc=task.name, unit="sample",
               disable=not layout.is_main, dynamic_ncols=True) as bar:
-        for response in run_requests(adapter, todo, config.batch_size, config.workers):
+        for response in run_requests(adapter, todo, config.batch_size, config.workers, clock=clock):
             if response.error is None:
                 journal.append(response, facets.get(response.key))
             fresh[response.key] = response
             bar.update()
             progress.advance()
-    return [finished.get(r.key) or fresh[r.key] for r in requests] + unusable
+    generation = TaskGeneration(time.perf_counter() - start, list(fresh.values()), len(requests) - len(todo))
+    return [finished.get(r.key) or fresh[r.key] for r in requests] + unusable, generation
 
 
 def evaluate(config: RunConfig) -> dict[str, Any] | None:
     """Run the evaluation; rank 0 returns the results (other ranks None). Ctrl-C raises RunInterrupted."""
+    started = time.perf_counter()
     layout = ProcessLayout.from_environment(config.dist_timeout, config.progress_interval)
     tasks, groups = _load_tasks(config)
     judge_prompts = None
@@ -150,7 +162,8 @@ def evaluate(config: RunConfig) -> dict[str, Any] | None:
         with claim_output_folder(out_dir, config.output_path, hold_lock=layout.is_main):
             journal = Journal(out_dir / ".journal", layout.rank)
             try:
-                return _evaluate_in(out_dir, journal, config, layout, tasks, groups, model_args, judge_prompts)
+                return _evaluate_in(out_dir, journal, config, layout, tasks, groups, model_args, started,
+                                    judge_prompts)
             finally:
                 journal.close()
     except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (the CLI turns it into a KeyboardInterrupt)
@@ -161,40 +174,59 @@ def evaluate(config: RunConfig) -> dict[str, Any] | None:
 
 
 def _evaluate_in(out_dir: Path, journal: Journal, config: RunConfig, layout: ProcessLayout, tasks: list[Task],
-                 groups: dict[str, list[str]], model_args: dict[str, str],
+                 groups: dict[str, list[str]], model_args: dict[str, str], started: float,
                  judge_prompts: ReferencePrompts | None = None) -> dict[str, Any] | None:
     adapter = adapter_class(config.model)(model_args, batch_size=config.batch_size, device=layout.device)
     finished = journal.load()
     pad_keys = _sticky_pad_keys(tasks, config, adapter, layout)
+    clock = StageClock()
     with ProgressLog(layout) as progress:
-        local = {task.name: _generate_task(task, config, adapter, layout, journal, finished, pad_keys, progress)
-                 for task in tasks}
+        local = {task.name: _generate_task(task, config, adapter, layout, journal, finished, pad_keys, progress,
+                                           clock) for task in tasks}
     journal.close()
-    gathered = layout.gather(local)
+    gathered = layout.gather((local, clock.seconds["media_preparation_s"]))
     if not layout.is_main:
         return None
+    throughput = {task.name: task_throughput([rank[0][task.name][1] for rank in gathered]) for task in tasks}
+    clock = StageClock()
+    clock.add("media_preparation_s", sum(rank[1] for rank in gathered))
+    clock.add("generation_s", sum(entry["generation_s"] for entry in throughput.values()))
     scores, generation = {}, {}
     judge = JudgeSettings(model=config.judge_model, concurrency=config.judge_concurrency,
                           timeout_s=config.judge_timeout, max_tries=config.judge_tries,
-                          reference_prompts=judge_prompts)
+                          reference_prompts=judge_prompts, price=config.judge_price)
     bootstrap = BootstrapSettings(iters=config.bootstrap_iters, seed=config.seed[1 % len(config.seed)])
     for task in tasks:
-        responses = [r for rank_responses in gathered for r in rank_responses[task.name]]
+        responses = [r for rank in gathered for r in rank[0][task.name][0]]
         generation[task.name] = task.generation(config.gen_kwargs).to_dict()
+        judging_before, start = clock.seconds["judging_s"], time.perf_counter()
         scores[task.name] = score_task_or_fault(task, responses, generation[task.name], config.scoring_profile,
-                                                config.predict_only, judge, bootstrap=bootstrap)
-    date = datetime.datetime.now().strftime("%Y%m%d_%H%M%S")
+                                                config.predict_only, judge, bootstrap=bootstrap, clock=clock,
+                                                reasoning_tags=config.reasoning_tags)
+        clock.add("scoring_s", time.perf_counter() - start - (clock.seconds["judging_s"] - judging_before))
+    date = new_run_date(out_dir)
     run_name = config.run_name or f"{out_dir.name}_{date}"
     run_config = asdict(config) | {"num_processes": layout.world_size, "model_args": model_args,
                                    "run_name": run_name}
-    results = build_results(tasks, scores, groups, generation, run_config, adapter.describe(), date, bootstrap)
+    results = build_results(tasks, scores, groups, generation, run_config, adapter.describe(), date, bootstrap,
+                            throughput)
+    results["throughput"] = run_throughput(time.perf_counter() - started, clock.seconds, throughput)
+    usage = judge_usage(results["provenance"])
+    if usage is not None:
+        results["judge_usage"] = usage
     path = write_outputs(out_dir, date, results, scores, config.log_samples)
     for task in tasks:
         for submission in write_submissions(Path(config.output_path), task.name, scores[task.name].samples,
                                             config.scoring_profile):
             print(f"Submission file for {task.name}: {submission}")
     print(results_table(results))
+    if usage is not None:
+        print("\n" + judge_usage_table(usage))
     print(f"\nResults written to {path}\n")
+    if config.wandb_args is not None:
+        from ov_eval.reporting.wandb_logger import log_run
+
+        log_run(results, {name: s.samples for name, s in scores.items()}, config.wandb_args)
     print(comparison_table(path))
     faults = {name: s.scoring_error for name, s in scores.items() if s.scoring_error is not None}
     if faults:  # after every other task's results are written

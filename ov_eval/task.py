@@ -158,6 +158,8 @@ class Task:
         for i, spec in enumerate(config.metrics):
             read += [(f"metrics[{i}].where", column) for column in spec.where]
             read += [(f"metrics[{i}].where_not", column) for column in spec.where_not]
+        if config.uncertainty is not None:
+            read.append(("uncertainty.cluster", config.uncertainty.cluster))
         return read
 
     def _prompt_columns(self) -> list[str]:
@@ -434,6 +436,11 @@ class Task:
 
     def aggregate(self, key: str, values: list[float], docs: list[dict[str, Any]]) -> float:
         return self.aggregation(key)[1](values, docs)
+
+    @property
+    def cluster_column(self) -> str | None:
+        """The column whose equal values mark questions about one visual (`uncertainty.cluster`), if any."""
+        return self.config.uncertainty.cluster if self.config.uncertainty is not None else None
 
     def loggable_doc(self, doc: dict[str, Any]) -> dict[str, Any]:
         media_columns = set(self.config.visual.fields) if self.config.visual.kind == "image" else set()

@@ -112,6 +112,7 @@ class Generation:
     input_tokens: int
     output_tokens: int
     image_tokens: int
+    reasoning: str | None = None  # reasoning a server returned apart from the answer (`reasoning_content`)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,8 @@ class Response:
     output_tokens: int = 0
     image_tokens: int = 0
     error: str | None = None
+    latency_s: float | None = None  # seconds the request took (served models: one HTTP request per sample)
+    reasoning: str | None = None  # a server's separate reasoning field, kept for the samples file
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

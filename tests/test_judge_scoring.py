@@ -371,7 +371,8 @@ def test_second_scoring_hits_the_cache_and_an_offline_cache_is_enough(server, tm
     assert len(server.requests) == calls == 3
     assert second.metrics == first.metrics and second.judge["n_cache_hits"] == 3
     assert second.judge["n_http_calls"] == 0
-    offline = JudgeSettings(env={}, cache_path=cache, progress=False)  # no key, no endpoint: the cache suffices
+    # no key: the cache suffices, for the same judge (its endpoint is part of the verdicts' identity)
+    offline = JudgeSettings(env={"OPENAI_BASE_URL": server.url}, cache_path=cache, progress=False)
     _, third = score("mathvista_testmini_format", texts, offline)
     assert third.metrics == first.metrics and third.judge["n_http_calls"] == 0
     assert [s.get("judge") for s in third.samples] == [
@@ -444,8 +445,9 @@ def test_predict_only_run_then_rescore_with_the_judge_then_offline(tiny_checkpoi
         # a rescore of the rescored run, with another judge model: new verdicts
         assert rescore_main([str(run_dir), "--judge_model", "judge-b", "--verbosity", "WARNING"]) == 0
         assert len(server.requests) == 4 and {r.body["model"] for r in server.requests[2:]} == {"judge-b"}
-    monkeypatch.delenv("OPENAI_API_KEY")  # offline: the cache holds every verdict
-    monkeypatch.delenv("OPENAI_BASE_URL")
+    # offline (no key; the server is gone): the cache holds every verdict of this judge, whose endpoint
+    # (OPENAI_BASE_URL, still set) is part of the verdicts' identity
+    monkeypatch.delenv("OPENAI_API_KEY")
     assert rescore_main([str(predicted), "--verbosity", "WARNING"]) == 0
     assert _metrics(read_newest(run_dir)) == _metrics(first)
     assert predicted.read_bytes() == before and len(list(run_dir.glob("*_results.json"))) == 4

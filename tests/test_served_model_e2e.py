@@ -30,6 +30,9 @@ def test_demo_tasks_through_the_server_answer_every_sample_and_leak_no_key(serve
         samples = read_samples(out, task)
         assert [s["doc_id"] for s in samples] == [0, 1, 2]
         assert all(s["error"] is None and s["output_tokens"] > 0 and s["input_tokens"] > 0 for s in samples)
+    for task in DEMO_TASKS:  # a served model's throughput has the latency of its requests
+        throughput = results["results"][task]["throughput"]
+        assert (throughput["n_generated"], throughput["request_latency_s"]["n_requests"]) == (3, 3)
     model = results["model"]
     assert (model["base_url"], model["served_model"]) == (server.url, server.model)
     written = [p for p in out.rglob("*") if p.is_file()]

@@ -62,6 +62,8 @@ class JudgeRun:
     n_judge_errors: int = 0
     n_cache_hits: int = 0
     n_http_calls: int = 0
+    prompt_tokens: int = 0  # as the server's `usage` counts them, over every reply (unparsable ones too)
+    completion_tokens: int = 0
     failures_by_reason: dict[str, int] = field(default_factory=dict)
 
     def failures(self) -> list[JudgeFailure]:
@@ -72,6 +74,7 @@ class JudgeRun:
         return {"judge_models": dict(self.models), "judge_prompt_versions": dict(self.prompt_versions),
                 "n_judged": self.n_judged, "n_judge_errors": self.n_judge_errors,
                 "n_cache_hits": self.n_cache_hits, "n_http_calls": self.n_http_calls,
+                "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
                 "judge_failures_by_reason": dict(self.failures_by_reason)}
 
 
@@ -89,9 +92,11 @@ def judge_all(items: Iterable[JudgeItem | tuple[str, str, Mapping[str, str]]], *
               client: ChatClient | None = None, cache: VerdictCache | None = None, model: str | None = None,
               concurrency: int = 8, verdict_tries: int = 3, progress: bool = True,
               desc: str = "judging", progress_every_s: float = 30.0,
-              prompts: Mapping[str, JudgePrompt] | None = None) -> JudgeRun:
+              prompts: Mapping[str, JudgePrompt] | None = None, identity: str | None = None) -> JudgeRun:
     """Judge every item. `model` None uses each prompt's reference model; `client` None reads the environment;
-    `prompts` replaces the prompt of the judge kinds it names (e.g. the reference's own texts).
+    `prompts` replaces the prompt of the judge kinds it names (e.g. the reference's own texts). `identity` (see
+    judge_identity) replaces the model name in the cache key: a local server's verdicts are then never taken
+    for a hosted model's of the same name.
 
     A step that runs longer than `progress_every_s` logs a line (items done, errors so far) at that interval,
     so a slow or hanging judge shows in the log and not only on a progress bar.
@@ -101,12 +106,13 @@ def judge_all(items: Iterable[JudgeItem | tuple[str, str, Mapping[str, str]]], *
     """
     if concurrency < 1 or verdict_tries < 1:
         raise ValueError(f"concurrency and verdict_tries must be at least 1, got {concurrency}, {verdict_tries}")
-    jobs = _prepare([i if isinstance(i, JudgeItem) else JudgeItem(*i) for i in items], model, prompts or {})
+    jobs = _prepare([i if isinstance(i, JudgeItem) else JudgeItem(*i) for i in items], model, prompts or {},
+                    identity)
     run = JudgeRun(outcomes={}, models={j.kind.name: j.model for j in jobs},
                    prompt_versions={j.kind.name: j.prompt.version for j in jobs})
     own_client = client is None
     client = ChatClient() if client is None else client
-    results: dict[str, tuple[Outcome, int]] = {}
+    results: dict[str, tuple[Outcome, _Usage]] = {}
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="judge")
     try:
         with tqdm(total=len(jobs), desc=desc, unit="item", disable=not progress) as bar:
@@ -115,8 +121,8 @@ def judge_all(items: Iterable[JudgeItem | tuple[str, str, Mapping[str, str]]], *
             while pending:
                 done, pending = wait(pending, timeout=progress_every_s, return_when=FIRST_COMPLETED)
                 for future in done:
-                    outcome, calls = future.result()  # raises a worker's unexpected error (e.g. no credentials)
-                    results[outcome.item_id] = (outcome, calls)
+                    outcome, usage = future.result()  # raises a worker's unexpected error (e.g. no credentials)
+                    results[outcome.item_id] = (outcome, usage)
                     errors += isinstance(outcome, JudgeFailure)
                     bar.update(1)
                     bar.set_postfix(errors=errors, refresh=False)
@@ -128,9 +134,11 @@ def judge_all(items: Iterable[JudgeItem | tuple[str, str, Mapping[str, str]]], *
         if own_client:
             client.close()
     for job in jobs:
-        outcome, calls = results[job.item.item_id]
+        outcome, usage = results[job.item.item_id]
         run.outcomes[job.item.item_id] = outcome
-        run.n_http_calls += calls
+        run.n_http_calls += usage.calls
+        run.prompt_tokens += usage.prompt_tokens
+        run.completion_tokens += usage.completion_tokens
         if isinstance(outcome, Verdict):
             run.n_judged += 1
             run.n_cache_hits += outcome.cached
@@ -144,7 +152,29 @@ def judge_all(items: Iterable[JudgeItem | tuple[str, str, Mapping[str, str]]], *
     return run
 
 
-def _prepare(items: list[JudgeItem], model: str | None, prompts: Mapping[str, JudgePrompt]) -> list[_Job]:
+def judge_identity(client: ChatClient, model: str) -> tuple[str | None, str | None]:
+    """(identity for the cache key, the model id the server reports) of `model` at the client's endpoint.
+
+    The default hosted endpoint keeps the model name alone (caches made before endpoints were keyed stay
+    valid). Any other endpoint is keyed by its base URL and the id its `/models` listing gives the model (vLLM:
+    the weights it loaded); a server that cannot be asked (no key: rescoring from the cache) or does not list
+    the model is keyed by the requested name."""
+    base_url = (client.base_url or "").rstrip("/")
+    if not base_url or base_url == DEFAULT_OPENAI_BASE_URL:
+        return None, None
+    served = None
+    if client.configured:
+        for entry in client.served_models() or []:
+            if entry["id"] == model:
+                served = entry.get("root", entry["id"])
+    return f"{served or model}@{base_url}", served
+
+
+DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+def _prepare(items: list[JudgeItem], model: str | None, prompts: Mapping[str, JudgePrompt],
+             identity: str | None = None) -> list[_Job]:
     jobs, seen = [], set()
     for item in items:
         if item.item_id in seen:
@@ -157,29 +187,41 @@ def _prepare(items: list[JudgeItem], model: str | None, prompts: Mapping[str, Ju
         except JudgeInputError as exc:
             raise JudgeInputError(f"judge item {item.item_id!r}: {exc}") from None
         judge_model = model or prompt.reference_model
-        key = cache_key(judge_model, prompt.name, prompt.version, messages, prompt.temperature, prompt.max_tokens)
+        key = cache_key(identity or judge_model, prompt.name, prompt.version, messages, prompt.temperature,
+                        prompt.max_tokens)
         jobs.append(_Job(item, kind, prompt, judge_model, messages, key))
     return jobs
 
 
+@dataclass
+class _Usage:
+    calls: int = 0  # HTTP calls made for the item
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
 def _judge_one(job: _Job, client: ChatClient, cache: VerdictCache | None, verdict_tries: int
-               ) -> tuple[Outcome, int]:
-    """(outcome, HTTP calls made) for one item."""
+               ) -> tuple[Outcome, _Usage]:
+    """(outcome, HTTP calls and tokens spent) for one item; a cache hit spends nothing."""
     item, kind, prompt = job.item, job.kind, job.prompt
+    usage = _Usage()
     cached = cache.get(job.key) if cache is not None else None
     if cached is not None:
         try:
-            return Verdict(item.item_id, item.kind, kind.parse(cached), cached, cached=True), 0
+            return Verdict(item.item_id, item.kind, kind.parse(cached), cached, cached=True), usage
         except VerdictParseError as exc:  # stored under an older parser: ask again and overwrite
             log.info("judge: cached reply for %s no longer parses (%s); asking again", item.item_id, exc)
-    calls, last_error = 0, ""
+    last_error = ""
     for attempt in range(1, verdict_tries + 1):
         try:
             reply = client.complete(job.model, job.messages, temperature=prompt.temperature,
                                     max_tokens=prompt.max_tokens)
         except ChatError as exc:
-            return JudgeFailure(item.item_id, item.kind, exc.reason, exc.detail, calls + exc.tries), calls + exc.tries
-        calls += reply.tries
+            usage.calls += exc.tries
+            return JudgeFailure(item.item_id, item.kind, exc.reason, exc.detail, usage.calls), usage
+        usage.calls += reply.tries
+        usage.prompt_tokens += reply.prompt_tokens
+        usage.completion_tokens += reply.completion_tokens
         try:
             value = kind.parse(reply.text)
         except VerdictParseError as exc:
@@ -189,5 +231,5 @@ def _judge_one(job: _Job, client: ChatClient, cache: VerdictCache | None, verdic
             continue
         if cache is not None:
             cache.put(job.key, reply.text, model=job.model, prompt_version=prompt.version)
-        return Verdict(item.item_id, item.kind, value, reply.text, cached=False), calls
-    return JudgeFailure(item.item_id, item.kind, "unparsable_verdict", last_error, calls), calls
+        return Verdict(item.item_id, item.kind, value, reply.text, cached=False), usage
+    return JudgeFailure(item.item_id, item.kind, "unparsable_verdict", last_error, usage.calls), usage

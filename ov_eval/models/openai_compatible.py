@@ -166,7 +166,8 @@ class OpenAICompatibleAdapter:
                 stop=settings.until or None)
         except ChatError as exc:
             raise SampleFailure(f"{self.base_url}: {exc}") from None
-        return Generation(reply.text.strip(), reply.prompt_tokens, reply.completion_tokens, image_tokens=0)
+        return Generation(reply.text.strip(), reply.prompt_tokens, reply.completion_tokens, image_tokens=0,
+                          reasoning=reply.reasoning)
 
     def generate(self, batch: list[ChatRequest]) -> list[Generation]:
         """Sequential fallback for callers that batch; the runner uses `complete` concurrently."""

@@ -15,7 +15,7 @@ from ov_eval.reporting.run_files import metric_keys, read_results_json
 from ov_eval.reporting.compare_verdict import RULE, Compared, summary, verdict, verdict_line
 from ov_eval.reporting.html_page import Cell, page, path_text, q, run_legend, table
 from ov_eval.reporting.run_files import load_run, run_facts
-from ov_eval.scoring.paired import SIGNIFICANCE, PairedResult, paired_comparison
+from ov_eval.scoring.paired import SIGNIFICANCE, PairedResult, paired_comparison, recorded_cluster
 from ov_eval.scoring.uncertainty import MEAN_SCALES, BootstrapSettings
 
 FORMATS = ("md", "csv", "html")
@@ -150,7 +150,7 @@ def compare_runs(run_a: LoggedRun, run_b: LoggedRun, tasks: list[str], settings:
             values_a, values_b = [samples_a[d][key] for d in common], [samples_b[d][key] for d in common]
             result = paired_comparison(aggregation, aggregate, values_a, values_b,
                                        [samples_a[d]["doc"] for d in common], settings.iters,
-                                       settings.rng(task, key))
+                                       settings.rng(task, key), cluster=recorded_cluster(run_a.data, task))
             scale, unit = _scale_and_unit(aggregation, values_a + values_b)
             rows.append(replace(base, result=result, scale=scale, unit=unit))
     return rows

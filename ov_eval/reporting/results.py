@@ -1,6 +1,7 @@
 """results.json and samples_<task>.jsonl in the reference layout, plus provenance."""
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import os
@@ -14,7 +15,7 @@ from ov_eval.run_folder import run_folder_name
 from ov_eval.reporting.run_files import companion_key, metric_keys
 from ov_eval.scoring.score import TaskScores
 from ov_eval.scoring.uncertainty import ANALYTIC_METHOD, BOOTSTRAP_METHOD, MEAN_SCALES, BootstrapSettings, \
-    Uncertainty, weighted_group_uncertainty
+    Uncertainty, cluster_methods, weighted_group_uncertainty
 from ov_eval.task import Task
 
 
@@ -32,6 +33,17 @@ def served_folder_name(model: str, folder: str) -> str:
     return folder + SERVED_FOLDER_SUFFIX if model == "openai_compatible" else folder
 
 
+def new_run_date(folder: Path) -> str:
+    """Now (YYYYmmdd_HHMMSS), moved on by seconds while a run of that date exists in the folder: two runs
+    finishing within one second (a sweep of fast runs, a rescore) never overwrite each other's files."""
+    moment = datetime.datetime.now().replace(microsecond=0)
+    while True:
+        date = moment.strftime("%Y%m%d_%H%M%S")
+        if not list(folder.glob(f"{date}_*")):
+            return date
+        moment += datetime.timedelta(seconds=1)
+
+
 def git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(ov_eval.__file__).parent, capture_output=True,
@@ -45,7 +57,7 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
-def task_entry(task: Task, scores: TaskScores) -> dict[str, Any]:
+def task_entry(task: Task, scores: TaskScores, throughput: dict[str, Any] | None = None) -> dict[str, Any]:
     entry: dict[str, Any] = {"alias": task.name}
     for key, value in scores.metrics.items():
         entry[key] = _finite(value)
@@ -53,8 +65,12 @@ def task_entry(task: Task, scores: TaskScores) -> dict[str, Any]:
     entry.update(n_samples=scores.n_samples, n_errors=scores.n_errors, n_unresolved=scores.n_unresolved)
     if scores.scoring_error is not None:
         entry["scoring_error"] = scores.scoring_error
+    if scores.n_truncated_reasoning is not None:  # with --reasoning_tags: also counted in n_unresolved
+        entry["n_truncated_reasoning"] = scores.n_truncated_reasoning
     if scores.judge is not None:  # samples without a verdict are not in the metrics (see provenance.judge)
         entry.update(n_judged=scores.n_judged, n_judge_errors=scores.n_judge_errors)
+    if throughput is not None:
+        entry["throughput"] = throughput
     return entry
 
 
@@ -91,8 +107,9 @@ def group_entries(groups: dict[str, list[str]], entries: dict[str, dict[str, Any
 
 def build_results(tasks: list[Task], scores: dict[str, TaskScores], groups: dict[str, list[str]],
                   generation: dict[str, dict[str, Any]], run_config: dict[str, Any], model_info: dict[str, Any],
-                  date: str, bootstrap: BootstrapSettings = BootstrapSettings()) -> dict[str, Any]:
-    entries = {task.name: task_entry(task, scores[task.name]) for task in tasks}
+                  date: str, bootstrap: BootstrapSettings = BootstrapSettings(),
+                  throughput: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    entries = {task.name: task_entry(task, scores[task.name], (throughput or {}).get(task.name)) for task in tasks}
     return {
         "results": entries,
         "groups": group_entries(groups, entries, scores),
@@ -108,7 +125,7 @@ def build_results(tasks: list[Task], scores: dict[str, TaskScores], groups: dict
                        | ({"judge": scores[task.name].judge} if scores[task.name].judge is not None else {})
                        for task in tasks},
         "scoring_profile": run_config["scoring_profile"],
-        "uncertainty": uncertainty_provenance(bootstrap),
+        "uncertainty": uncertainty_provenance(bootstrap, {task.name: task.cluster_column for task in tasks}),
         "ov_eval_version": ov_eval.__version__,
         "git_hash": git_commit(),
         "date": date,
@@ -129,10 +146,15 @@ def _write_temporary(path: Path, text: str) -> Path:
     return tmp
 
 
-def uncertainty_provenance(bootstrap: BootstrapSettings) -> dict[str, Any]:
+def uncertainty_provenance(bootstrap: BootstrapSettings, clusters: dict[str, str | None] | None = None
+                           ) -> dict[str, Any]:
+    """How stderr and intervals were computed; `clusters`: task -> its cluster column (None: independent docs)."""
     return {"bootstrap_iters": bootstrap.iters, "bootstrap_seed": bootstrap.seed,
             "plain_means": {"aggregations": sorted(MEAN_SCALES), "method": ANALYTIC_METHOD},
-            "other_aggregations_and_groups": BOOTSTRAP_METHOD}
+            "other_aggregations_and_groups": BOOTSTRAP_METHOD,
+            "clusters": dict(clusters or {}),
+            "clustered_tasks": {task: dict(zip(("plain_means", "other_aggregations"), cluster_methods(column)))
+                                for task, column in (clusters or {}).items() if column is not None}}
 
 
 def write_outputs(folder: Path, date: str, results: dict[str, Any], scores: dict[str, TaskScores],

@@ -25,13 +25,23 @@ def value_with_stderr(entry: dict[str, Any], key: str, digits: int = 4) -> str:
 
 
 def results_table(results: dict[str, Any]) -> str:
-    rows = ["| Task | Metric | Value ± stderr | Samples | Errors | Unresolved |", "|---|---|---:|---:|---:|---:|"]
+    rows = ["| Task | Metric | Value ± stderr | Samples | Errors | Unresolved | Samples/s |",
+            "|---|---|---:|---:|---:|---:|---:|"]
     for section in ("results", "groups"):
         for name, entry in results.get(section, {}).items():
             for index, key in enumerate(metric_keys(entry)):
                 label = name if index == 0 else ""
                 if section == "groups" and index == 0:
                     label = f"{name} (group)"
-                rows.append(f"| {label} | {key} | {value_with_stderr(entry, key)} | {entry.get('n_samples', '-')} "
-                            f"| {entry.get('n_errors', '-')} | {entry.get('n_unresolved', '-')} |")
+                rate = _samples_per_s(entry) if index == 0 else ""
+                rows.append(f"| {label} | {key} | {value_with_stderr(entry, key)} "
+                            f"| {entry.get('n_samples', '-')} | {entry.get('n_errors', '-')} "
+                            f"| {entry.get('n_unresolved', '-')} | {rate} |")
     return "\n".join(rows)
+
+
+def _samples_per_s(entry: dict[str, Any]) -> str:
+    """Samples generated per second in this run (answers resumed from the journal are not counted)."""
+    rate = (entry.get("throughput") or {}).get("samples_per_s")
+    return "-" if rate is None else f"{rate:.2f}"
+

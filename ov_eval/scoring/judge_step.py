@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ov_eval.errors import OvEvalError
 from ov_eval.judges import JudgeFailure, JudgeItem, VerdictCache, default_cache_path
-from ov_eval.judges import JudgePrompt, judge_all, judge_kind
+from ov_eval.judges import JudgePrompt, judge_all, judge_identity, judge_kind
+from ov_eval.judges.pricing import JudgePrice, judge_cost
 from ov_eval.openai_client import ChatClient, EndpointConfigError, check_endpoint_url
 from ov_eval.retry import RetryPolicy
 
@@ -49,6 +50,7 @@ class JudgeSettings:
     progress: bool = True
     progress_every_s: float = 30.0  # a log line (items done, errors) at this interval during a long judge step
     reference_prompts: ReferencePrompts | None = None  # --judge_prompts: the reference's texts, not paraphrases
+    price: JudgePrice | None = None  # --judge_price; None: the built-in list price of the judge model, if known
 
     def prompt_for(self, task: str, kind: str) -> tuple[JudgePrompt, list[dict[str, str]] | None]:
         """The prompt a task's judge kind uses, and the texts read from the reference (None: the default)."""
@@ -214,7 +216,7 @@ def judge_task(task: Task, samples: Mapping[int, tuple[dict[str, Any], str]], pr
     contexts = {doc_id: JudgeContext(doc_id, doc, response, profile, samples, prediction=response)
                 for doc_id, (doc, response) in samples.items()}
     outcomes: dict[int, SampleJudgement] = {doc_id: SampleJudgement() for doc_id in samples}
-    totals = {"n_items": 0, "n_cache_hits": 0, "n_http_calls": 0}
+    totals = {"n_items": 0, "n_cache_hits": 0, "n_http_calls": 0, "prompt_tokens": 0, "completion_tokens": 0}
     failures_by_reason: dict[str, int] = {}
     models = {kind: model for kind in spec.kind}
     chosen = {kind: settings.prompt_for(task.name, kind) for kind in spec.kind}
@@ -222,7 +224,9 @@ def judge_task(task: Task, samples: Mapping[int, tuple[dict[str, Any], str]], pr
     versions = {kind: prompt.version for kind, prompt in prompts.items()}
     texts = {kind: used for kind, (_, used) in chosen.items() if used is not None}
     cache_path = settings.resolved_cache_path()
+    identity, served_model = None, None
     try:
+        identity, served_model = judge_identity(client, model)
         with VerdictCache(cache_path) as cache:
             for kind, fields_fn, prediction_fn in steps:
                 items = {}
@@ -241,10 +245,12 @@ def judge_task(task: Task, samples: Mapping[int, tuple[dict[str, Any], str]], pr
                 run = judge_all(list(items.values()), client=client, cache=cache, model=model,
                                 concurrency=settings.concurrency, progress=settings.progress,
                                 desc=f"judging {task.name} ({kind})", progress_every_s=settings.progress_every_s,
-                                prompts={kind: prompts[kind]})
+                                prompts={kind: prompts[kind]}, identity=identity)
                 totals["n_items"] += len(items)
                 totals["n_cache_hits"] += run.n_cache_hits
                 totals["n_http_calls"] += run.n_http_calls
+                totals["prompt_tokens"] += run.prompt_tokens
+                totals["completion_tokens"] += run.completion_tokens
                 for reason, count in run.failures_by_reason.items():
                     failures_by_reason[reason] = failures_by_reason.get(reason, 0) + count
                 for doc_id, item in items.items():
@@ -284,7 +290,11 @@ def judge_task(task: Task, samples: Mapping[int, tuple[dict[str, Any], str]], pr
         "n_excluded": n_excluded,  # not scored by the task's rule (e.g. unpaired rows)
         "n_without_judge": len(samples) - n_judged - n_errors - n_excluded,  # settled by rules, no item needed
         "judge_failures_by_reason": failures_by_reason,
+        "judge_endpoint": (client.base_url or "").rstrip("/") or "default",  # with the model: the judge's identity
+        "judge_served_model": served_model,  # the id the endpoint's /models gives the judge model (None: not listed)
+        "judge_cache_identity": identity or model,
         "judge_timeout_s": client.timeout_s, "judge_max_tries": client.retry.max_tries,
         **totals,
+        "cost": judge_cost(model, settings.price, totals["prompt_tokens"], totals["completion_tokens"]),
     }
     return TaskJudgement(outcomes, n_judged, n_errors, provenance)

@@ -4,7 +4,8 @@ Documents are resampled jointly (the same draw for both runs), in the resampling
 (uncertainty.py), so that the interval is of the difference the aggregation itself computes. The p-value is
 McNemar's exact test where every per-sample value of a mean-like metric is 0 or 1, else a paired permutation
 test that swaps the two runs' values unit by unit (every arrangement, exactly, where at most EXACT_UNITS units
-differ).
+differ). A task clustered by a column (questions sharing a video, `uncertainty: {cluster: ...}`) resamples and
+swaps whole clusters, and never uses McNemar's test (which assumes independent pairs).
 
 One rule decides: a difference is reliable when that p-value is below SIGNIFICANCE. The bootstrap interval
 says how large the difference may be, never whether it is there (on a handful of documents the two disagree).
@@ -77,22 +78,28 @@ def _swaps(n_units: int, differing: list[int], iters: int, rng: np.random.Genera
     return rng.integers(0, 2, (iters, n_units)).astype(bool), False
 
 
+def recorded_cluster(results: dict[str, Any], task: str) -> str | None:
+    """The cluster column a results file says the task's uncertainty used (None: independent documents)."""
+    clusters = (results.get("uncertainty") or {}).get("clusters") or {}
+    return clusters.get(task) if isinstance(clusters, dict) else None
+
+
 def _permutation_p(aggregation: str, aggregate: Callable, values_a: list, values_b: list, docs: list[dict],
-                   observed: float, iters: int, rng: np.random.Generator) -> float | None:
+                   observed: float, iters: int, rng: np.random.Generator,
+                   cluster: str | None = None) -> float | None:
     """The share of unit-wise swaps of A and B whose |B' - A'| reaches the observed |B - A|: counted over every
     arrangement when few units differ, else over `iters` random ones with the observed one counted (p > 0);
     None where that would take random arrangements and `iters` is 0."""
-    units = resampling_units(aggregation, docs)
+    units = resampling_units(aggregation, docs, cluster)
     differing = [u for u, positions in enumerate(units) if any(values_a[i] != values_b[i] for i in positions)]
     if len(differing) > EXACT_UNITS and not iters:
         return None
     swaps, exact = _swaps(len(units), differing, iters, rng)
-    if aggregation in MEAN_SCALES and all(len(positions) == 1 for positions in units):
-        # vectorised: a swap flips the sign of that document's difference
+    if aggregation in MEAN_SCALES:  # vectorised: a swap flips the sign of that unit's summed difference
         differences = MEAN_SCALES[aggregation] * (np.asarray(values_b, float) - np.asarray(values_a, float))
-        order = [positions[0] for positions in units]
+        unit_sums = np.array([differences[positions].sum() for positions in units])
         signs = np.where(swaps, -1.0, 1.0)
-        permuted = np.abs(signs @ differences[order] / differences.size)
+        permuted = np.abs(signs @ unit_sums / differences.size)
         reached = int(np.count_nonzero(permuted >= abs(observed) - 1e-12))
         return reached / len(swaps) if exact else (reached + 1) / (len(swaps) + 1)
     reached = 0
@@ -108,32 +115,34 @@ def _permutation_p(aggregation: str, aggregate: Callable, values_a: list, values
 
 
 def paired_comparison(aggregation: str, aggregate: Callable[[list, list[dict]], Any], values_a: list,
-                      values_b: list, docs: list[dict], iters: int, rng: np.random.Generator) -> PairedResult:
-    """B - A over the same `docs` (values_a[i] and values_b[i] both belong to docs[i])."""
+                      values_b: list, docs: list[dict], iters: int, rng: np.random.Generator,
+                      cluster: str | None = None) -> PairedResult:
+    """B - A over the same `docs` (values_a[i] and values_b[i] both belong to docs[i]); `cluster` names the
+    column of documents that are resampled and swapped together."""
     a, b = _finite(aggregate(values_a, docs)), _finite(aggregate(values_b, docs))
     delta = None if a is None or b is None else b - a
     binary = _binary(values_a) and _binary(values_b)
     right_to_wrong = sum(1 for x, y in zip(values_a, values_b) if x == 1.0 and y == 0.0) if binary else None
     wrong_to_right = sum(1 for x, y in zip(values_a, values_b) if x == 0.0 and y == 1.0) if binary else None
-    n_units = len(resampling_units(aggregation, docs))
+    n_units = len(resampling_units(aggregation, docs, cluster))
     identical = all(x == y for x, y in zip(values_a, values_b))
     if delta is None:
         return PairedResult(a, b, None, None, None, "-", right_to_wrong, wrong_to_right, n_units, identical)
     ci95 = None
     if iters:
         draws = rng.integers(0, n_units, (iters, n_units), dtype=np.int32)
-        deltas = replicates_for_draws(aggregation, aggregate, values_b, docs, draws) \
-            - replicates_for_draws(aggregation, aggregate, values_a, docs, draws)
+        deltas = replicates_for_draws(aggregation, aggregate, values_b, docs, draws, cluster) \
+            - replicates_for_draws(aggregation, aggregate, values_a, docs, draws, cluster)
         kept = deltas[~np.isnan(deltas)]
         if kept.size >= 2:
             low, high = np.percentile(kept, [2.5, 97.5])
             ci95 = (float(low), float(high))
-    if binary and aggregation in MEAN_SCALES:
+    if binary and aggregation in MEAN_SCALES and cluster is None:
         return PairedResult(a, b, delta, ci95, mcnemar_exact(right_to_wrong, wrong_to_right), "mcnemar-exact",
                             right_to_wrong, wrong_to_right, n_units, identical)
     if identical:
         p_value = 1.0  # every swap leaves the runs as they are
     else:
-        p_value = _permutation_p(aggregation, aggregate, values_a, values_b, docs, delta, iters, rng)
+        p_value = _permutation_p(aggregation, aggregate, values_a, values_b, docs, delta, iters, rng, cluster)
     return PairedResult(a, b, delta, ci95, p_value, "permutation" if p_value is not None else "-", right_to_wrong,
                         wrong_to_right, n_units, identical)

@@ -6,6 +6,10 @@ index arrays, so no aggregation is written twice. Documents that the aggregation
 together: MME's two questions of an image, MMBench's circular group; each drawn copy is relabelled so the
 aggregation sees distinct units. Means also get vectorised bootstrap replicates, so that group rows (sample-
 weighted means of their members) can be bootstrapped from the members' replicates.
+
+A task whose questions share a visual names the column that identifies it (`uncertainty: {cluster: videoID}`):
+the questions of one video are not independent, so means get the cluster-robust standard error and every
+bootstrap resamples whole clusters.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from typing import Any, Callable, Iterator, Literal
 import numpy as np
 
 from ov_eval.scoring.aggregations import MMBENCH_CIRCULAR_PERIOD
+from ov_eval.scoring.clusters import cluster_labels, cluster_mean_replicates, cluster_methods, hashable
 
 Z95 = 1.959963984540054
 MEAN_SCALES = {"mean": 1.0, "mean_percent": 100.0, "mmmu_accuracy": 1.0, "percent_or_null": 100.0}
@@ -107,6 +112,24 @@ def _mean_replicates(values: np.ndarray, iters: int, rng: np.random.Generator, c
     return out
 
 
+def clustered_mean_uncertainty(values: list[float], scale: float, labels: np.ndarray, column: str,
+                               settings: BootstrapSettings, rng: np.random.Generator) -> Uncertainty:
+    """The cluster-robust (sandwich) stderr of a mean: sqrt(G/(G-1) * sum_g (sum_{i in g} (x_i - mean))^2) / n."""
+    array = np.asarray(values, dtype=float)
+    n_clusters = int(labels.max()) + 1 if labels.size else 0
+    analytic, _ = cluster_methods(column)
+    if n_clusters < 2:
+        return Uncertainty(None, None, analytic)
+    residual_sums = np.bincount(labels, weights=array - array.mean(), minlength=n_clusters)
+    stderr = scale * math.sqrt(n_clusters / (n_clusters - 1) * float(residual_sums @ residual_sums)) / array.size
+    centre = scale * float(array.mean())
+    replicates = None
+    if settings.iters:
+        draws = rng.integers(0, n_clusters, (settings.iters, n_clusters), dtype=np.int32)
+        replicates = scale * cluster_mean_replicates(array, labels, draws)
+    return Uncertainty(stderr, (centre - Z95 * stderr, centre + Z95 * stderr), analytic, replicates)
+
+
 def mean_uncertainty(values: list[float], scale: float, settings: BootstrapSettings,
                      rng: np.random.Generator) -> Uncertainty:
     array = np.asarray(values, dtype=float)
@@ -191,16 +214,32 @@ def bootstrap_replicates(aggregate: Callable[[list, list[dict]], Any], values: l
 
 
 def metric_uncertainty(aggregation: str, aggregate: Callable[[list, list[dict]], Any], values: list,
-                       docs: list[dict], settings: BootstrapSettings, rng: np.random.Generator) -> Uncertainty:
+                       docs: list[dict], settings: BootstrapSettings, rng: np.random.Generator,
+                       cluster: str | None = None) -> Uncertainty:
+    """`cluster`: the column whose equal values mark documents that share a visual (resampled together)."""
     if aggregation in MEAN_SCALES:
+        if cluster is not None:
+            return clustered_mean_uncertainty(values, MEAN_SCALES[aggregation], cluster_labels(docs, cluster),
+                                              cluster, settings, rng)
         return mean_uncertainty(values, MEAN_SCALES[aggregation], settings, rng)
+    method = BOOTSTRAP_METHOD if cluster is None else cluster_methods(cluster)[1]
     if not settings.iters or _finite(aggregate(values, docs)) is None:
-        return Uncertainty(None, None, BOOTSTRAP_METHOD)
-    units = UNITS.get(aggregation)
+        return Uncertainty(None, None, method)
     with _quiet():  # an aggregation's warnings (e.g. MME's incomplete images) were given once already
-        replicates = _replicates(aggregation, aggregate, values, docs, settings.iters, rng, units)
+        n_units = len(resampling_units(aggregation, docs, cluster))
+        draws = rng.integers(0, n_units, (settings.iters, n_units), dtype=np.int32)
+        replicates = replicates_for_draws(aggregation, aggregate, values, docs, draws, cluster)
     stderr, ci95 = _summary(replicates)
-    return Uncertainty(stderr, ci95, BOOTSTRAP_METHOD, replicates)
+    return Uncertainty(stderr, ci95, method, replicates)
+
+
+def _units(aggregation: str, cluster: str | None) -> _Units | None:
+    """The aggregation's own units, or the task's clusters (whose copies the aggregation's relabelling keeps
+    distinct, where it has one)."""
+    own = UNITS.get(aggregation)
+    if cluster is None:
+        return own
+    return _Units(lambda d: hashable(d[cluster]), own.relabel if own is not None else lambda d, k: d)
 
 
 @contextlib.contextmanager
@@ -213,15 +252,20 @@ def _quiet() -> Iterator[None]:
         logging.disable(previous)
 
 
-def resampling_units(aggregation: str, docs: list[dict]) -> list[list[int]]:
-    """The positions of the documents that resample together, unit by unit."""
-    return _unit_rows(docs, UNITS.get(aggregation))
+def resampling_units(aggregation: str, docs: list[dict], cluster: str | None = None) -> list[list[int]]:
+    """The positions of the documents that resample together, unit by unit (cluster by cluster)."""
+    return _unit_rows(docs, _units(aggregation, cluster))
 
 
 def replicates_for_draws(aggregation: str, aggregate: Callable[[list, list[dict]], Any], values: list,
-                         docs: list[dict], draws: np.ndarray) -> np.ndarray:
+                         docs: list[dict], draws: np.ndarray, cluster: str | None = None) -> np.ndarray:
     """The aggregate on each resample of `draws` (rows of unit numbers, see `resampling_units`): vectorised for
     means and `STRATA` aggregations, else one call of the aggregation per resample."""
+    if cluster is not None:
+        if aggregation in MEAN_SCALES:
+            labels = cluster_labels(docs, cluster)
+            return MEAN_SCALES[aggregation] * cluster_mean_replicates(np.asarray(values, float), labels, draws)
+        return bootstrap_replicates(aggregate, values, docs, draws, _units(aggregation, cluster))
     units = UNITS.get(aggregation)
     if aggregation in MEAN_SCALES:  # (percent_or_null's rounding and null would distort single-unit scores)
         scale = MEAN_SCALES[aggregation]
@@ -230,13 +274,6 @@ def replicates_for_draws(aggregation: str, aggregate: Callable[[list, list[dict]
     if aggregation in STRATA:
         return stratified_replicates(aggregate, values, docs, draws, units, STRATA[aggregation])
     return bootstrap_replicates(aggregate, values, docs, draws, units)
-
-
-def _replicates(aggregation: str, aggregate: Callable[[list, list[dict]], Any], values: list, docs: list[dict],
-                iters: int, rng: np.random.Generator, units: _Units | None) -> np.ndarray:
-    n_units = len(_unit_rows(docs, units))
-    draws = rng.integers(0, n_units, (iters, n_units), dtype=np.int32)
-    return replicates_for_draws(aggregation, aggregate, values, docs, draws)
 
 
 def weighted_group_uncertainty(members: list[tuple[Uncertainty, int]]) -> Uncertainty:
