@@ -186,7 +186,8 @@ def journal_lines(folder: Path) -> Iterable[bytes]:
 
 RECORD_TYPES: dict[str, tuple[type, ...]] = {"key": (str,), "task": (str,), "doc_id": (int,), "text": (str,),
                                              "input_tokens": (int,), "output_tokens": (int,), "image_tokens": (int,),
-                                             "error": (str, type(None))}
+                                             "error": (str, type(None)), "latency_s": (float, int, type(None)),
+                                             "reasoning": (str, type(None))}
 REQUIRED_FIELDS = {"key", "task", "doc_id", "text"}  # the others have defaults (older journals may lack them)
 
 

@@ -64,3 +64,13 @@ def test_lines_that_are_not_utf8_are_skipped_and_counted(tmp_path, caplog):
     resumed.append(Response("k2", "t", 1, "two", 5, 1, 0))
     resumed.close()
     assert Journal(tmp_path, rank=0).records == 2
+
+
+def test_every_response_field_has_a_journal_type():
+    # A field added to Response without a type here would make every new record unreadable on resume.
+    import dataclasses
+
+    from ov_eval.journal import RECORD_TYPES
+    from ov_eval.types import Response
+
+    assert set(RECORD_TYPES) == {field.name for field in dataclasses.fields(Response)}
