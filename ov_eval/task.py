@@ -185,7 +185,9 @@ class Task:
     def _check_feature_types(self, read: dict[str, str]) -> None:
         """Columns whose dataset type already makes every document wrong (options typed as one string)."""
         features, where = self.dataset.features, f"task '{self.name}':"
-        for key in ("prompt.options_field", "target.options_field"):
+        # target.options_field as a list names one column per option; only a single column holds option lists
+        one_column = isinstance(self.config.target.options_field, str)
+        for key in ("prompt.options_field", "target.options_field")[:2 if one_column else 1]:
             if key in read:
                 check_option_feature(features, read[key], f"{where} {key}")
         if "target.field" in read and self.config.target.transform == "none":
