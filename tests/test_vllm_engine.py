@@ -146,7 +146,8 @@ def test_greedy_outputs_agree_on_the_demo_tasks(checks):
 def test_prompt_past_max_model_len_is_that_samples_error(checks):
     message = ("prompt of 6463 tokens exceeds vLLM's max_model_len of 4096 (prompt plus at least one generated "
                "token)")
-    assert checks["vllm_errors"] == {f"demo_video.jsonl:{i}": message for i in range(4)}
+    assert checks["vllm_errors"] == {f"demo_video.jsonl:{i}": f"task 'demo_video', doc {i}: {message}"
+                                     for i in range(4)}
     # past the adapter's check, straight into the engine: refused, and the engine answers the next prompt
     assert checks["refused"]["long"] == "SampleFailure"
     assert checks["refused"]["long_message"].startswith(
@@ -214,6 +215,6 @@ def test_streaming_stage_yields_in_completion_order_with_sample_errors():
     adapter = ReversingStream()
     responses = list(run_requests(adapter, requests, batch_size=1, workers=0))
     assert [(r.key, r.text, r.error) for r in responses] == [
-        ("t:2", None, "no such picture"), ("t:3", "C", None), ("t:4", "D", None), ("t:5", "E", None),
+        ("t:2", None, "task 't', doc 2: no such picture"), ("t:3", "C", None), ("t:4", "D", None), ("t:5", "E", None),
         ("t:1", "B", None), ("t:0", "A", None)]
     assert adapter.most_queued == 3
