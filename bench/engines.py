@@ -25,7 +25,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -34,40 +33,11 @@ VLLM_PYTHON = REPO / ".venv-vllm" / "bin" / "python"
 
 
 # ---- child: one engine ----------------------------------------------------------------------------------------
-class TreePeakRss:
-    """Peak resident memory of this process and all its descendants, sampled every 20 ms."""
-
-    def __enter__(self) -> "TreePeakRss":
-        import psutil
-
-        self._me, self.peak, self._stop = psutil.Process(), 0, threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
-        import psutil
-
-        while True:
-            total = 0
-            for process in [self._me, *self._me.children(recursive=True)]:
-                try:
-                    total += process.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
-            if self._stop.wait(0.02):
-                return
-
-
 def child(args: argparse.Namespace) -> None:
     import torch
 
     sys.path.insert(0, str(REPO / "bench"))
+    from memory import TreePeakRss
     from throughput import build_workload
     from ov_eval.generate import run_requests
     from ov_eval.models.onevision import OneVisionAdapter

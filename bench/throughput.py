@@ -34,7 +34,6 @@ import io
 import os
 import resource
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +42,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from memory import PeakRss
 from ov_eval.data.media import decode_image, decode_video
 from ov_eval.generate import run_requests
 from ov_eval.models.onevision import OneVisionAdapter
@@ -177,33 +177,6 @@ class Meter:
 
     def reset(self) -> None:
         self.model_seconds, self.flops = 0.0, 0.0
-
-
-class PeakRss:
-    """Peak resident memory while the block runs, sampled every 5 ms from /proc (ru_maxrss where there is none)."""
-
-    def __enter__(self) -> "PeakRss":
-        self.peak, self._stop = self._rss(), threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._rss())
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, self._rss())
-
-    @staticmethod
-    def _rss() -> int:
-        try:
-            with open("/proc/self/statm") as statm:
-                return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except OSError:
-            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 @dataclass
