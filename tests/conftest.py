@@ -1,5 +1,6 @@
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,20 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     from ov_eval.models.tiny import write_tiny_checkpoint
 
     return write_tiny_checkpoint(tmp_path_factory.mktemp("tiny") / "ckpt", seed=0)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def accelerate_launcher(processes: int = 2) -> list[str]:
+    """`accelerate launch` of N local processes on a port of its own: test files run side by side (pytest-xdist),
+    and two launchers on accelerate's default port would join each other's process group."""
+    return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", f"--num_processes={processes}",
+            "--num_machines=1", f"--main_process_port={free_port()}", "--mixed_precision=no", "--dynamo_backend=no",
+            "--monitor_interval=0.5", "-m"]
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:

@@ -8,7 +8,6 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from pathlib import Path
 from typing import Iterator
 
 from PIL import Image
+
+from conftest import free_port
 
 READY_TIMEOUT_S = 120.0
 VLLM_READY_TIMEOUT_S = 420.0  # 65-160 s to healthy on 2 shared cores; the bound only matters when it never starts
@@ -35,12 +36,6 @@ class ServedModel:
 
     def chat_requests(self) -> int:
         return self.log.read_text(errors="replace").count("POST /v1/chat/completions")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _ready(origin: str) -> bool:
@@ -99,7 +94,7 @@ def _running(name: str, command: list[str], env: dict[str, str], log: Path, port
 @contextlib.contextmanager
 def serve(checkpoint: Path, log: Path, threads: int = 2) -> Iterator[ServedModel]:
     """`transformers serve` with the model preloaded, until /health answers; stopped on exit."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-c", "from transformers.cli.transformers import main; main()", "serve",
                str(checkpoint), "--host", "127.0.0.1", "--port", str(port), "--device", "cpu", "--log-level", "info"]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "TOKENIZERS_PARALLELISM": "false"}
@@ -135,7 +130,7 @@ def serve_vllm(python: Path, checkpoint: Path, log: Path, name: str = "tiny-onev
                threads: int = 2) -> Iterator[ServedModel]:
     """A real vLLM OpenAI server of `checkpoint` under `name`, run by `python` (the vLLM server environment), ready
     once one image request was answered (not only /health); stopped with its engine process on exit."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(VLLM_SERVER_ENV, VLLM_NO_USAGE_STATS="1", DO_NOT_TRACK="1", OMP_NUM_THREADS=str(threads),
                TOKENIZERS_PARALLELISM="false")

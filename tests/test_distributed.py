@@ -2,7 +2,6 @@
 a lost machine stops the run and a rerun resumes, and the GPUs each local process gets."""
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -10,18 +9,13 @@ import time
 import psutil
 import pytest
 
-from conftest import REPO, metric_values, read_results, run_ov_eval, subprocess_env
+from conftest import (REPO, accelerate_launcher, free_port, metric_values, read_results, run_ov_eval,
+                      subprocess_env)
 from ov_eval.distributed import process_gpus
 from ov_eval.errors import OvEvalError
-from test_pipeline_e2e import ACCELERATE, eval_args, responses
+from test_pipeline_e2e import eval_args, responses
 
 TASKS = "demo_colours,demo_counts"  # 8 + 6 documents
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_two_machines(args: list[str], logs, **env: str) -> list[subprocess.Popen]:
@@ -115,7 +109,7 @@ def test_a_lost_machine_stops_both_naming_its_rank_and_a_rerun_resumes(tiny_chec
 def test_a_stalled_rank_is_named_after_the_timeout_and_every_rank_logs_its_progress(tiny_checkpoint, tmp_path):
     done = run_ov_eval(eval_args(tiny_checkpoint, tmp_path, "demo_colours", "--dist_timeout", "4",
                                  "--progress_interval", "1", "--verbosity", "INFO",
-                                 model="ovtest_adapters:StallingOnRankOne"), launcher=ACCELERATE, timeout=180)
+                                 model="ovtest_adapters:StallingOnRankOne"), launcher=accelerate_launcher(), timeout=180)
     assert done.returncode != 0
     errors = [line for line in done.stderr.splitlines() if line.startswith("ov_eval: error:")]
     assert errors == ["ov_eval: error: rank 1 did not reach the gather within 4 s (--dist_timeout): stalled, or "

@@ -7,12 +7,9 @@ import time
 
 import datasets
 
-from conftest import REPO, metric_values, read_results, read_samples, run_ov_eval, subprocess_env
+from conftest import (REPO, accelerate_launcher, metric_values, read_results, read_samples, run_ov_eval,
+                      subprocess_env)
 from ov_eval.cli import main
-
-ACCELERATE = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes=2",
-              "--num_machines=1", "--mixed_precision=no", "--dynamo_backend=no", "--monitor_interval=0.5", "-m"]
-
 
 def eval_args(ckpt, out, tasks, *extra, model="llava_onevision"):
     return ["--model", model, "--model_args", f"pretrained={ckpt},conv_template=qwen_1_5,model_name=llava_qwen",
@@ -94,7 +91,7 @@ def test_corrupt_image_is_a_sample_error_and_the_run_finishes(tiny_checkpoint, t
 def test_two_processes_give_the_same_results_as_one(tiny_checkpoint, tmp_path):
     tasks = "demo_colours,demo_video"
     one = run_ov_eval(eval_args(tiny_checkpoint, tmp_path / "one", tasks))
-    two = run_ov_eval(eval_args(tiny_checkpoint, tmp_path / "two", tasks), launcher=ACCELERATE)
+    two = run_ov_eval(eval_args(tiny_checkpoint, tmp_path / "two", tasks), launcher=accelerate_launcher())
     assert one.returncode == 0, one.stderr
     assert two.returncode == 0, two.stderr
     assert sorted(p.name for p in (next((tmp_path / "two").glob("*/.journal"))).iterdir()) == ["rank0.jsonl",
@@ -108,7 +105,7 @@ def test_two_processes_give_the_same_results_as_one(tiny_checkpoint, tmp_path):
 def test_an_exception_on_one_rank_stops_every_rank(tiny_checkpoint, tmp_path):
     started = time.monotonic()
     done = run_ov_eval(eval_args(tiny_checkpoint, tmp_path, "demo_colours", model="ovtest_adapters:FailingOnRankOne"),
-                       launcher=ACCELERATE, timeout=180)
+                       launcher=accelerate_launcher(), timeout=180)
     assert done.returncode != 0
     assert "injected failure on rank 1" in done.stderr
     assert time.monotonic() - started < 120  # a hang would run into the subprocess timeout instead
