@@ -1,8 +1,6 @@
 """The disk and the run folder: a full disk (a real one: a tiny tmpfs), a damaged journal folder, journal records
-of the wrong types, SIGTERM. Each through the real CLI."""
+of the wrong types. Each through the real CLI (SIGTERM: test_run_faults, beside Ctrl-C)."""
 import json
-import os
-import signal
 
 import pytest
 
@@ -10,7 +8,6 @@ from conftest import read_results, run_ov_eval
 from ov_eval.reporting.results import model_folder_name
 from small_disk import run_twice_on_small_disk, small_disk_available
 from test_pipeline_e2e import eval_args, journal_lines
-from test_run_faults import start_slow_run
 
 DEMO_IMAGE_TASKS = "demo_colours,demo_counts,demo_shapes,demo_chart"  # 26 documents
 
@@ -147,20 +144,3 @@ def test_journal_records_of_the_wrong_types_are_skipped_counted_and_generated_ag
     latest = json.loads(sorted(out.glob("*/*_results.json"))[-1].read_text())
     assert latest["results"]["demo_colours"]["n_errors"] == 0
 
-
-def test_sigterm_stops_like_ctrl_c_and_the_rerun_resumes(tiny_checkpoint, tmp_path):
-    out, calls = tmp_path / "out", tmp_path / "calls.log"
-    process, args = start_slow_run(tiny_checkpoint, out, calls)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=120)
-    journaled = journal_lines(out)
-    assert 1 <= journaled < 8
-    assert process.returncode == 143
-    assert "Traceback" not in stderr
-    assert stderr.splitlines()[-1] == f"interrupted: {journaled} samples journaled; run the same command again to resume"
-    first_calls = calls_made(calls)
-
-    resumed = run_ov_eval(args, OV_TEST_CALL_LOG=str(calls), OV_TEST_DELAY="0")
-    assert resumed.returncode == 0, resumed.stderr
-    assert calls_made(calls) - first_calls == 8 - journaled
-    assert not [p for p in os.listdir(out / journal_folder(out, tiny_checkpoint).parent.name) if p.endswith(".tmp")]

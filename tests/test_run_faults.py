@@ -1,4 +1,5 @@
 """Faults during a run: per-sample input faults recorded on their sample, Ctrl-C, two runs on one folder."""
+import os
 import re
 import signal
 import subprocess
@@ -6,6 +7,7 @@ import sys
 import time
 
 import datasets
+import pytest
 
 from conftest import REPO, read_results, read_samples, run_ov_eval, subprocess_env
 from ov_eval.cli import main
@@ -67,14 +69,16 @@ def start_slow_run(ckpt, out, calls, delay="0.5", ready=lambda process: journal_
     return process, args
 
 
-def test_ctrl_c_says_what_is_kept_exits_130_and_the_rerun_resumes(tiny_checkpoint, tmp_path):
+@pytest.mark.parametrize("stop, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl_c", "sigterm"])
+def test_a_stopped_run_says_what_is_kept_and_the_rerun_resumes(tiny_checkpoint, tmp_path, stop, status):
+    # SIGTERM (what schedulers send) behaves as Ctrl-C does, with its own exit status
     out, calls = tmp_path / "out", tmp_path / "calls.log"
     process, args = start_slow_run(tiny_checkpoint, out, calls)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     _, stderr = process.communicate(timeout=120)
     journaled = journal_lines(out)
     assert 1 <= journaled < 8
-    assert process.returncode == 130
+    assert process.returncode == status
     assert "Traceback" not in stderr
     assert [line for line in stderr.splitlines() if "interrupted" in line] == [
         f"interrupted: {journaled} samples journaled; run the same command again to resume"]
@@ -86,6 +90,8 @@ def test_ctrl_c_says_what_is_kept_exits_130_and_the_rerun_resumes(tiny_checkpoin
     assert resumed.returncode == 0, resumed.stderr
     assert len(calls.read_text().splitlines()) - first_calls == 8 - journaled
     assert read_results(out)["results"]["demo_colours"]["n_samples"] == 8
+    folder = out / model_folder_name("llava_onevision", {"pretrained": str(tiny_checkpoint)})
+    assert not [name for name in os.listdir(folder) if name.endswith(".tmp")]
 
 
 def test_a_second_run_on_the_same_folder_stops_at_once(tiny_checkpoint, tmp_path):
