@@ -240,16 +240,21 @@ def test_an_answers_column_of_numbers_stops_the_task_at_load(tmp_path):
                                 "be a string or a list of strings; the dataset types it Value('int64')")
 
 
+def colours_with_a_none(tmp_path, column: str) -> Task:
+    """demo_colours on two of its documents, the second with None in `column`."""
+    rows = datasets.load_dataset("parquet", data_files=str(COLOURS), split="train").to_list()[:2]
+    rows[1][column] = None
+    data = write_parquet(tmp_path / "c.parquet", rows, {"image": datasets.Image(), "question": STR, "answer": STR})
+    return Task.load(REPO / "tasks/demo/demo_colours.yaml", str(data))
+
+
 # ---- missing targets -------------------------------------------------------------------------------------------
 
 def test_a_missing_target_is_the_documents_error_unless_the_task_is_submission_only(tmp_path):
     from fixtures import task_loader
     from fixtures.video_multi import write_fixture
 
-    rows = datasets.load_dataset("parquet", data_files=str(COLOURS), split="train").to_list()[:2]
-    rows[1]["answer"] = None
-    data = write_parquet(tmp_path / "c.parquet", rows, {"image": datasets.Image(), "question": STR, "answer": STR})
-    task = Task.load(REPO / "tasks/demo/demo_colours.yaml", str(data))
+    task = colours_with_a_none(tmp_path, "answer")
     with pytest.raises(SampleFailure) as failure:
         task.request(1, task.generation({}), "model")
     assert str(failure.value) == "task 'demo_colours', doc 1, column 'answer': no target (None)"
@@ -365,10 +370,7 @@ def test_a_hook_prompt_reads_its_options_as_a_list_and_its_index_within_them(tmp
 
 
 def test_a_prompt_field_without_a_value_is_the_documents_error_not_the_word_none(tmp_path):
-    rows = datasets.load_dataset("parquet", data_files=str(COLOURS), split="train").to_list()[:2]
-    rows[1]["question"] = None
-    data = write_parquet(tmp_path / "c.parquet", rows, {"image": datasets.Image(), "question": STR, "answer": STR})
-    task = Task.load(REPO / "tasks/demo/demo_colours.yaml", str(data))
+    task = colours_with_a_none(tmp_path, "question")
     assert failure_of(task, 1) == "task 'demo_colours', doc 1, field 'question': no value (None) for the prompt"
 
 
